@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * main.ts — the `smarthold` command.
+ *
+ * Parses arguments (commander) and hands each subcommand to its module; turns
+ * errors into sysexits codes. No logic of its own.
+ */
+import { Command } from 'commander';
+import { init } from './commands/init.js';
+import { check, show } from './commands/config.js';
+import { explain, list } from './commands/queue.js';
+import { start } from './commands/start.js';
+import { reportError } from './exit.js';
+
+function run(fn: () => Promise<number> | number): () => Promise<void> {
+  return async () => {
+    try {
+      process.exitCode = await fn();
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+const program = new Command();
+program.name('smarthold').description('SMTP smarthost with an outbound-spam quarantine').version('0.1.0');
+const cfgOpt = ['-c, --config <file>', 'configuration file (default: $SMARTHOLD_CONFIG or ./smarthold.toml)'] as const;
+
+program
+  .command('start')
+  .description('run smarthold in the foreground')
+  .option(...cfgOpt)
+  .option('--pretty', 'human-readable logs instead of JSON lines')
+  .option('--grace <seconds>', 'how long SIGTERM waits for sessions and deliveries', '10')
+  .action((o: { config?: string; pretty?: boolean; grace?: string }) => run(() => start(o))());
+
+program
+  .command('init [dir]')
+  .description('write a commented default smarthold.toml (and conf.d/) into DIR')
+  .action((dir: string | undefined) => run(() => init(dir))());
+
+const config = program.command('config').description('check or show the configuration');
+config
+  .command('check')
+  .option(...cfgOpt)
+  .description('validate the configuration and every plugin section')
+  .action((o: { config?: string }) => run(() => check(o))());
+config
+  .command('show')
+  .option(...cfgOpt)
+  .option('--non-default', 'only what the files set')
+  .description('print the effective configuration as TOML')
+  .action((o: { config?: string; nonDefault?: boolean }) => run(() => show(o))());
+
+const queue = program.command('queue').description('look at the mail queue');
+queue
+  .command('list')
+  .alias('mailq')
+  .option(...cfgOpt)
+  .option('--json', 'JSON Lines with postqueue -j field names')
+  .description('list messages with recipients still pending')
+  .action((o: { config?: string; json?: boolean }) => run(() => list(o))());
+program
+  .command('mailq')
+  .option(...cfgOpt)
+  .option('--json', 'JSON Lines with postqueue -j field names')
+  .description('alias of queue list')
+  .action((o: { config?: string; json?: boolean }) => run(() => list(o))());
+
+program
+  .command('explain <queue_id>')
+  .option(...cfgOpt)
+  .option('--json', 'the full record as JSON')
+  .description('why a message went where it went: each hook call, its verdict and duration')
+  .action((id: string, o: { config?: string; json?: boolean }) => run(() => explain(id, o))());
+
+await program.parseAsync();

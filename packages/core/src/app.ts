@@ -1,0 +1,185 @@
+/**
+ * app.ts — one smarthold instance: wire config, store, plugins, SMTP, delivery, HTTP.
+ *
+ * Start order: store (and the spool check), HTTP app, plugins (setup awaited,
+ * routes registered), then the HTTP and SMTP listeners, then delivery and
+ * jobs. Stop order is the reverse: stop accepting, let sessions and
+ * deliveries finish, close plugins and the store.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { DeliveryScheduler } from './delivery/scheduler.js';
+import { RelayTransport } from './delivery/relay.js';
+import { noRouteTransport, type Transport } from './delivery/transport.js';
+import { createHttp, listenHttp } from './http/server.js';
+import { JobScheduler } from './jobs.js';
+import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
+import type { PluginManifest } from './plugin/api.js';
+import { PluginHost, type ServiceCombiner } from './plugin/host.js';
+import { loadPlugin } from './plugin/load.js';
+import { combineScanners } from './spam/combine.js';
+import type { SpamScanner } from './spam/contract.js';
+import { Ingress, type Listener } from './smtp/ingress.js';
+import { Committer } from './store/committer.js';
+import { recoverSpool } from './store/recover.js';
+import { Spool } from './store/spool.js';
+import { SqliteQueueStore } from './store/sqlite.js';
+import type { QueueStore } from './store/types.js';
+import { type Clock, systemClock } from './util/clock.js';
+
+/** Options for {@link startSmarthold}. */
+export interface StartOptions {
+  /** Path of smarthold.toml; undefined runs on built-in defaults (plus `config`). */
+  readonly configFile?: string | undefined;
+  /** Raw config tables merged over the file (tests, embedding). */
+  readonly config?: Record<string, unknown>;
+  /** Plugin manifests handed in directly; matched by name against `plugins` in the config. */
+  readonly plugins?: readonly PluginManifest[];
+  readonly log?: Logger;
+  readonly clock?: Clock;
+  /** Replaces the transport chosen from the config (tests). */
+  readonly transport?: Transport;
+}
+
+/** A running instance. */
+export interface Smarthold {
+  readonly config: Config;
+  readonly loaded: LoadedConfig;
+  readonly store: QueueStore;
+  readonly spool: Spool;
+  readonly host: PluginHost;
+  readonly http: FastifyInstance | undefined;
+  readonly listeners: readonly Listener[];
+  /** Port of the first SMTP listener. */
+  readonly smtpPort: number;
+  /** Port of the HTTP listener (0 when disabled). */
+  readonly httpPort: number;
+  readonly jobs: JobScheduler;
+  readonly log: Logger;
+  /** Looks for due mail now. */
+  kick(): void;
+  /** Stops everything; waits up to `graceMs` for sessions and deliveries. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Opens the queue store for a config (the CLI uses this to read a stopped instance too). */
+export async function openStore(config: Config): Promise<{ store: SqliteQueueStore; spool: Spool }> {
+  const store = new SqliteQueueStore(path.join(config.store.dir, 'queue.sqlite'));
+  await store.init();
+  return { store, spool: new Spool(path.join(config.store.dir, 'spool')) };
+}
+
+/**
+ * Starts smarthold.
+ *
+ * @example
+ * const app = await startSmarthold({ config: { smtp: { listen: ['127.0.0.1:0'] }, store: { dir: '/tmp/sh' } } });
+ * console.log(app.smtpPort);
+ * await app.stop();
+ */
+export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold> {
+  const loaded = loadConfig(opts.configFile, opts.config ?? {});
+  const { config } = loaded;
+  const log = opts.log ?? createLogger({ level: config.log.level });
+  const clock = opts.clock ?? systemClock;
+  const { store, spool } = await openStore(config);
+  await recoverSpool(store, spool, clock, log);
+  const metrics = new Metrics(store);
+  const jobs = new JobScheduler(log);
+  const http = config.http.enabled
+    ? createHttp({
+        metrics,
+        log,
+        health: async () => ({ ok: true, detail: { queue: await store.counts() } }),
+      })
+    : undefined;
+  let scheduler: DeliveryScheduler | undefined;
+  const committer = new Committer(spool, store, clock, log, () => scheduler?.kick());
+  const combiners = new Map<string, ServiceCombiner>([
+    ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],
+  ]);
+  const pluginLoads = [];
+  for (const spec of config.plugins) {
+    pluginLoads.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), here], opts.plugins ?? []));
+  }
+  const host = await PluginHost.create(config, pluginLoads, {
+    log,
+    clock,
+    dataDir: config.store.dir,
+    hookTimeoutMs: config.smtp.hook_timeout,
+    sources: loaded.sources,
+    http: (plugin, register) => {
+      if (!http) {
+        log.warn({ plugin }, 'plugin registers HTTP routes but [http] is disabled');
+        return;
+      }
+      void http.register(async (scope) => {
+        await register(scope);
+      });
+    },
+    job: (plugin, name, o, run) => {
+      jobs.add(plugin, name, o.everyMs, run);
+    },
+    submit: (plugin, m) => committer.submit(plugin, m),
+    combiners,
+    observe: (plugin, hook, s) => {
+      metrics.hookSeconds.observe({ plugin, hook }, s);
+    },
+  });
+  const ingress = new Ingress({ config, host, spool, committer, clock, log, metrics });
+  const transport =
+    opts.transport ?? (config.delivery.relay ? new RelayTransport(config.delivery.relay, ingress.hostname) : noRouteTransport);
+  if (!config.delivery.relay && !opts.transport) {
+    log.warn('no next hop configured ([delivery.relay]); accepted mail stays deferred until one is');
+  }
+  let httpPort = 0;
+  if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
+  await ingress.listen();
+  scheduler = new DeliveryScheduler(store, spool, transport, host, clock, log.child({ component: 'delivery' }), metrics, {
+    concurrency: config.delivery.concurrency,
+    pollMs: config.delivery.poll_interval,
+    leaseMs: config.delivery.lease,
+    retry: { minMs: config.delivery.retry_min, maxMs: config.delivery.retry_max, lifetimeMs: config.delivery.lifetime },
+  });
+  scheduler.start();
+  jobs.start();
+  log.info({ plugins: host.plugins.map((p) => p.manifest.name), smtp: ingress.listeners, http: httpPort || 'off' }, 'smarthold started');
+  const running = scheduler;
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    loaded,
+    store,
+    spool,
+    host,
+    http,
+    listeners: ingress.listeners,
+    smtpPort: ingress.listeners[0]?.port ?? 0,
+    httpPort,
+    jobs,
+    log,
+    kick: () => {
+      running.kick();
+    },
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await ingress.close();
+        await running.stop(graceMs);
+        await jobs.stop();
+        await transport.close();
+        await host.close();
+        await http?.close();
+        await store.close();
+        log.info('smarthold stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * config/render.ts — the schema as text: the commented default config that
+ * `smarthold init` writes, the reference tables in docs/reference/config.md,
+ * and the effective config for `config show`.
+ *
+ * Everything is generated from the zod schemas (through JSON Schema), so the
+ * docs cannot drift from what is validated. It does not read files.
+ */
+import { stringify } from 'smol-toml';
+import { z } from 'zod';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+}
+
+/** The input-side JSON Schema of a zod schema (what operators write). */
+export function inputSchema(schema: z.ZodType): JsonSchema {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+}
+
+function isSection(s: JsonSchema): boolean {
+  return s.type === 'object' && s.properties !== undefined && Object.keys(s.properties).length > 0;
+}
+
+function tomlValue(v: unknown): string {
+  return stringify({ v }).replace(/^v = /, '').trim();
+}
+
+function typeText(s: JsonSchema): string {
+  if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(' | ');
+  if (s.anyOf) return s.anyOf.map(typeText).join(' or ');
+  if (s.type === 'array') return `list of ${s.items ? typeText(s.items) : 'values'}`;
+  if (s.type === 'object') return 'table';
+  return Array.isArray(s.type) ? s.type.join(' or ') : (s.type ?? 'value');
+}
+
+/** Default values of a section, as operators would write them. */
+export function defaultsOf(s: JsonSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, p] of Object.entries(s.properties ?? {})) {
+    if (isSection(p) && p.default !== undefined) out[k] = defaultsOf(p);
+    else if (p.default !== undefined) out[k] = p.default;
+  }
+  return out;
+}
+
+function commentBlock(lines: string[], s: JsonSchema, key: string, example?: string): void {
+  if (s.description) lines.push(`# ${s.description}`);
+  if (s.enum) lines.push(`# allowed: ${s.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+  if (s.default !== undefined) lines.push(`# ${key} = ${tomlValue(s.default)}`);
+  else if (example) lines.push(`# ${key} = ${example}`);
+  else lines.push(`# ${key} = (no default)`);
+}
+
+/**
+ * Renders a commented TOML file where every key shows its default, commented
+ * out, so the built-in defaults stay in force until a line is uncommented.
+ */
+export function renderCommentedToml(schema: JsonSchema, header: string[], uncommented: Record<string, string> = {}): string {
+  const lines = header.map((h) => (h ? `# ${h}` : '#'));
+  const top = Object.entries(schema.properties ?? {});
+  lines.push('');
+  for (const [k, s] of top.filter(([, s]) => !isSection(s))) {
+    if (s.description) lines.push(`# ${s.description}`);
+    lines.push(uncommented[k] !== undefined ? `${k} = ${uncommented[k]}` : `# ${k} = ${tomlValue(s.default ?? null)}`);
+    lines.push('');
+  }
+  const walk = (prefix: string, s: JsonSchema): void => {
+    lines.push(`[${prefix}]`);
+    if (s.description) lines.push(`# ${s.description}`);
+    const sub: [string, JsonSchema][] = [];
+    for (const [k, p] of Object.entries(s.properties ?? {})) {
+      if (isSection(p)) sub.push([k, p]);
+      else {
+        commentBlock(lines, p, k);
+      }
+    }
+    lines.push('');
+    for (const [k, p] of sub) {
+      lines.push(`# [${prefix}.${k}]`);
+      if (p.description) lines.push(`# ${p.description}`);
+      for (const [kk, pp] of Object.entries(p.properties ?? {})) {
+        commentBlock(lines, pp, kk, kk === 'host' ? '"mail.example.net"' : undefined);
+      }
+      lines.push('');
+    }
+  };
+  for (const [k, s] of top.filter(([, s]) => isSection(s))) walk(k, s);
+  return lines.join('\n') + '\n';
+}
+
+/** Renders reference tables: one table per section, a row per key. */
+export function renderReference(schema: JsonSchema, sectionName: (k: string) => string = (k) => `[${k}]`): string {
+  const out: string[] = [];
+  const row = (k: string, p: JsonSchema): string =>
+    `| \`${k}\` | ${typeText(p).replace(/\|/g, '\\|')} | ${p.default === undefined ? '(required)' : `\`${tomlValue(p.default).replace(/\|/g, '\\|')}\``} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`;
+  const table = (title: string, s: JsonSchema): void => {
+    const leaves = Object.entries(s.properties ?? {}).filter(([, p]) => !isSection(p));
+    out.push(`## ${title}`, '');
+    if (s.description) out.push(s.description, '');
+    if (leaves.length) {
+      out.push('| key | type | default | meaning |', '|---|---|---|---|');
+      for (const [k, p] of leaves) out.push(row(k, p));
+      out.push('');
+    }
+    for (const [k, p] of Object.entries(s.properties ?? {}).filter(([, p]) => isSection(p))) {
+      table(`${title.replace(/\]$/, '')}.${k}]`, p);
+    }
+  };
+  const top = Object.entries(schema.properties ?? {});
+  const leaves = top.filter(([, s]) => !isSection(s));
+  if (leaves.length) {
+    out.push('## top level', '', '| key | type | default | meaning |', '|---|---|---|---|');
+    for (const [k, p] of leaves) out.push(row(k, p));
+    out.push('');
+  }
+  for (const [k, s] of top.filter(([, s]) => isSection(s))) table(sectionName(k), s);
+  return out.join('\n');
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** The effective configuration as TOML: defaults with the files' values over them. */
+export function renderEffective(schema: JsonSchema, raw: Record<string, unknown>): string {
+  return stringify(deepMerge(defaultsOf(schema), raw));
+}

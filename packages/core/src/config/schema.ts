@@ -1,0 +1,122 @@
+/**
+ * config/schema.ts — the core configuration schema (smarthold.toml).
+ *
+ * Each key has a default and a description; `smarthold init`, `config show`
+ * and docs/reference/config.md are generated from this schema, so the text
+ * here is what operators read. Plugin sections (`[plugin.NAME]`) are validated
+ * by each plugin's own schema, not here.
+ */
+import { z } from 'zod';
+import { cidrList, duration, hostPort } from './types.js';
+
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+
+const smtpAuthUser = z.object({
+  name: z.string().min(1).describe('user name for SMTP AUTH'),
+  hash: z
+    .string()
+    .regex(/^\$(argon2id|2[aby])\$/, 'must be an argon2id ($argon2id$...) or bcrypt ($2b$...) hash')
+    .describe('password hash: argon2id or bcrypt'),
+});
+
+const smtpSchema = z
+  .object({
+    listen: z.array(hostPort).prefault(['127.0.0.1:2525']).describe('addresses to accept SMTP on (plain, STARTTLS when a certificate is set)'),
+    listen_tls: z.array(hostPort).prefault([]).describe('addresses for implicit TLS (SMTPS, port 465 style); needs tls_cert'),
+    hostname: z.string().default('').describe('name used in the greeting and Received lines; empty means the system host name'),
+    tls_cert: z.string().default('').describe('PEM certificate file; STARTTLS is offered only when set'),
+    tls_key: z.string().default('').describe('PEM private key file for tls_cert'),
+    relay_networks: cidrList.default(LOOPBACK).describe('clients in these networks may relay; others must authenticate or get 554 5.7.1'),
+    auth_users: z.array(smtpAuthUser).default([]).describe('SMTP AUTH users (PLAIN, LOGIN); authenticated clients may relay'),
+    auth_allow_insecure: z.boolean().default(false).describe('allow AUTH without TLS (only sensible on loopback)'),
+    greeting_pause: duration('100ms').describe('pause before the 220 greeting for clients outside relay_networks (early-talker check); relay_networks get none'),
+    max_message_size: z.number().int().positive().default(52_428_800).describe('largest message in octets (advertised with SIZE; 552 5.3.4 beyond)'),
+    max_recipients: z.number().int().positive().default(1000).describe('recipients per message (452 4.5.3 beyond)'),
+    max_connections: z.number().int().positive().default(500).describe('simultaneous connections in total (421 4.7.0 beyond)'),
+    max_connections_per_ip: z.number().int().positive().default(50).describe('simultaneous connections from one address (421 4.7.0 beyond)'),
+    max_line_length: z.number().int().min(512).default(4096).describe('longest command line in octets'),
+    socket_timeout: duration('5m').describe('idle time allowed between client commands'),
+    hook_timeout: duration('30s').describe('deadline for one plugin hook; overrun gives 451 4.4.5 unless the hook says otherwise'),
+    data_timeout: duration('10m').describe('deadline for the whole DATA phase, from DATA to the reply (421 4.4.2 beyond)'),
+    bare_newlines: z
+      .enum(['normalize', 'reject'])
+      .default('normalize')
+      .describe('bare LF or bare CR in the message: normalize to CRLF, or reject with 550 5.5.2'),
+    address_literals: z.boolean().default(false).describe('accept address literals such as user@[192.0.2.1]'),
+    received_header: z.boolean().default(true).describe('add an RFC 5321 Received line to each accepted message'),
+    max_received_headers: z.number().int().positive().default(100).describe('more Received lines than this means a loop: 554 5.4.6'),
+  })
+  .prefault({});
+
+const relaySchema = z.object({
+  host: z.string().min(1).describe('next-hop host name or address'),
+  port: z.number().int().min(1).max(65535).default(25).describe('next-hop port'),
+  tls: z
+    .enum(['opportunistic', 'required', 'none', 'implicit'])
+    .default('opportunistic')
+    .describe('STARTTLS when offered, STARTTLS or defer, never, or TLS from the first byte'),
+  tls_verify: z.boolean().default(false).describe('verify the next hop certificate'),
+  auth_user: z.string().default('').describe('user for SMTP AUTH at the next hop (empty: no AUTH)'),
+  auth_pass: z.string().default('').describe('password for auth_user'),
+  max_connections: z.number().int().positive().default(10).describe('connections kept open to the next hop'),
+  max_messages_per_connection: z.number().int().positive().default(100).describe('messages sent over one connection before it is closed'),
+  timeout: duration('2m').describe('deadline for one command reply from the next hop (the final dot included)'),
+});
+
+const deliverySchema = z
+  .object({
+    relay: relaySchema.optional().describe('the next hop; without it accepted mail stays deferred'),
+    concurrency: z.number().int().positive().default(20).describe('messages delivered at the same time'),
+    poll_interval: duration('1s').describe('how often the queue is checked for due mail (new mail starts at once)'),
+    retry_min: duration('5m').describe('first retry delay; doubles each attempt'),
+    retry_max: duration('1h').describe('largest retry delay'),
+    lifetime: duration('5d').describe('after this long in the queue a deferred recipient bounces'),
+    lease: duration('10m').describe('a claimed delivery not finished after this long is retried (crash recovery)'),
+  })
+  .prefault({});
+
+const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('run the HTTP listener (/health, /metrics, plugin pages)'),
+    listen: hostPort.prefault('127.0.0.1:8025').describe('address of the HTTP listener'),
+    public_url: z.string().default('').describe('URL by which users reach the pages (for links in mail); empty: http://listen'),
+  })
+  .prefault({});
+
+const storeSchema = z
+  .object({
+    dir: z.string().default('./var').describe('directory for the queue database and message spool (relative to the config file)'),
+  })
+  .prefault({});
+
+const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level'),
+  })
+  .prefault({});
+
+const scanningSchema = z
+  .object({
+    policy: z
+      .enum(['any', 'all', 'weighted'])
+      .default('any')
+      .describe('with several scanner plugins: spam when any says so, when all do, or when the weighted mean of score/threshold reaches 1'),
+    weights: z.record(z.string(), z.number().nonnegative()).default({}).describe('weights by scanner name for the weighted policy (default 1)'),
+  })
+  .prefault({});
+
+/** The whole configuration. */
+export const configSchema = z.object({
+  smtp: smtpSchema.describe('SMTP ingress'),
+  delivery: deliverySchema.describe('delivery to the next hop'),
+  http: httpSchema.describe('HTTP listener'),
+  store: storeSchema.describe('the queue store'),
+  log: logSchema.describe('logging'),
+  scanning: scanningSchema.describe('how several spam scanners are combined'),
+  plugins: z.array(z.string().min(1)).default([]).describe('plugins to load, in order: short name, package name or path'),
+  plugin: z.record(z.string(), z.record(z.string(), z.unknown())).default({}).describe('one section per plugin: [plugin.NAME]'),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type RelayConfig = z.output<typeof relaySchema>;

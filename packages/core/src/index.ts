@@ -1,0 +1,31 @@
+/**
+ * index.ts — the public API of @smarthold/core.
+ *
+ * Plugin authors need: definePlugin, verdict, the types in plugin/api.ts, the
+ * spam-scanner contract, config helpers (duration, cidrList) and the testing
+ * helpers. Embedding programs (the CLI) use startSmarthold and the loaders.
+ */
+export * from './plugin/api.js';
+export * from './plugin/verdict.js';
+export * from './spam/contract.js';
+export { combineScanners, combineVerdicts, type CombinePolicy } from './spam/combine.js';
+export { SmartholdError, isSmartholdError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { duration, hostPort, cidrList } from './config/types.js';
+export { configSchema, type Config, type ConfigInput, type RelayConfig } from './config/schema.js';
+export { loadConfig, defaultConfigPath, formatIssues, type LoadedConfig } from './config/load.js';
+export { networkList, cidrError, normalizeIp, type NetworkList } from './util/networks.js';
+export { parseDuration, formatDuration } from './util/duration.js';
+export { newQueueId, isQueueId } from './util/queue-id.js';
+export { systemClock, type Clock } from './util/clock.js';
+export { withDeadline, DeadlineExceeded } from './util/deadline.js';
+export { createLogger, silentLogger, type Logger } from './log.js';
+export { startSmarthold, openStore, type Smarthold, type StartOptions } from './app.js';
+export { PluginHost } from './plugin/host.js';
+export { loadPlugin, candidateNames, type LoadedPlugin } from './plugin/load.js';
+export { orderPlugins } from './plugin/order.js';
+export type { TraceEntry } from './plugin/results.js';
+export { parseHeaders, headerList } from './smtp/headers.js';
+export { explainText } from './explain.js';
+export type * from './store/types.js';
+export type { Transport, TransportResult, DeliveryJob } from './delivery/transport.js';
+export { needService, serviceRequired, tcpReachable } from './testing/require.js';

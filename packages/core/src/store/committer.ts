@@ -1,0 +1,71 @@
+/**
+ * store/committer.ts — make a message durable: body first, then its records.
+ *
+ * The order is what makes "250 means on disk" true: the body is fsync'd and
+ * renamed into the spool (and the directory fsync'd) before the database
+ * transaction that makes the message exist; a crash between the two leaves an
+ * unreferenced body that start-up removes (it was never acknowledged). Also
+ * used by plugins' submit() for notices and releases. It does not deliver.
+ */
+import type { Logger } from 'pino';
+import type { SubmitMessage } from '../plugin/api.js';
+import { newQueueId } from '../util/queue-id.js';
+import type { Clock } from '../util/clock.js';
+import type { Spool, SpoolWriter } from './spool.js';
+import type { NewMessage, QueueStore } from './types.js';
+
+export class Committer {
+  constructor(
+    private readonly spool: Spool,
+    private readonly queue: QueueStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly onCommitted: (queueId: string) => void,
+  ) {}
+
+  /** Commits a spooled body (already finished) and its records. Durable when it resolves. */
+  async commit(writer: SpoolWriter, message: NewMessage): Promise<void> {
+    await writer.commit();
+    try {
+      await this.queue.commit(message);
+    } catch (err) {
+      await this.spool.remove(message.queueId).catch(() => undefined);
+      throw err;
+    }
+    if (message.recipients.every((r) => r.state === 'discarded')) {
+      await this.spool.remove(message.queueId).catch(() => undefined);
+    }
+    this.onCommitted(message.queueId);
+  }
+
+  /** Queues a message built by a plugin (a notice, a release). */
+  async submit(origin: string, m: SubmitMessage): Promise<string> {
+    const queueId = newQueueId(this.clock.now());
+    const writer = await this.spool.create(queueId);
+    try {
+      const raw = typeof m.raw === 'string' ? Buffer.from(m.raw) : m.raw;
+      await writer.write(raw);
+      await writer.finish();
+      await this.commit(writer, {
+        queueId,
+        arrivalTime: this.clock.now(),
+        sender: m.from,
+        size: raw.length,
+        clientAddress: '',
+        clientHelo: '',
+        authUser: '',
+        origin,
+        results: [],
+        trace: [],
+        recipients: m.to.map((address) =>
+          m.hold === undefined ? { address, state: 'active' as const } : { address, state: 'hold' as const, reason: m.hold },
+        ),
+      });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    this.log.info({ queue_id: queueId, from: m.from, to: m.to, origin, status: 'queued' }, 'message submitted');
+    return queueId;
+  }
+}

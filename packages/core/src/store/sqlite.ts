@@ -1,0 +1,310 @@
+/**
+ * store/sqlite.ts — the embedded queue store: SQLite through Kysely.
+ *
+ * better-sqlite3 in WAL mode with synchronous=FULL, so a commit is on disk
+ * when it returns (the 250 after DATA waits for it). Bodies live in the spool
+ * (store/spool.ts), not here. Queries use only what PostgreSQL also has.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { type Generated, Kysely, Migrator, SqliteDialect } from 'kysely';
+import { SmartholdError } from '../errors.js';
+import type { ResultRecord } from '../plugin/api.js';
+import type { TraceEntry } from '../plugin/results.js';
+import { queueMigrations } from './migrations.js';
+import {
+  type Claim,
+  type MessageDetail,
+  type MessageRecord,
+  type NewMessage,
+  PENDING_STATES,
+  type QueueStore,
+  RECIPIENT_STATES,
+  type RecipientRecord,
+  type RecipientState,
+  type RecipientUpdate,
+} from './types.js';
+
+interface MessagesTable {
+  queue_id: string;
+  arrival_time: number;
+  sender: string;
+  size: number;
+  client_address: string;
+  client_helo: string;
+  auth_user: string;
+  origin: string;
+  results: string;
+  trace: string;
+}
+interface RecipientsTable {
+  id: Generated<number>;
+  queue_id: string;
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number;
+  delay_reason: string;
+  relay: string;
+  dsn: string;
+  updated_at: number;
+}
+/** The queue tables as Kysely sees them. */
+export interface QueueDatabase {
+  messages: MessagesTable;
+  recipients: RecipientsTable;
+}
+
+const DUE_STATES: RecipientState[] = ['active', 'deferred'];
+
+/** Opens (creating if needed) the SQLite database file with smarthold's settings. */
+export function openSqlite(file: string): Database.Database {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export class SqliteQueueStore implements QueueStore {
+  readonly db: Kysely<QueueDatabase>;
+  readonly sqlite: Database.Database;
+
+  constructor(file: string) {
+    this.sqlite = openSqlite(file);
+    this.db = new Kysely<QueueDatabase>({ dialect: new SqliteDialect({ database: this.sqlite }) });
+  }
+
+  async init(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: queueMigrations('sqlite') });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw new SmartholdError('SMARTHOLD_STORE_WRITE', `queue database migration failed: ${String(error)}`, { cause: error });
+  }
+
+  async commit(m: NewMessage): Promise<void> {
+    const now = m.arrivalTime;
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('messages')
+        .values({
+          queue_id: m.queueId,
+          arrival_time: m.arrivalTime,
+          sender: m.sender,
+          size: m.size,
+          client_address: m.clientAddress,
+          client_helo: m.clientHelo,
+          auth_user: m.authUser,
+          origin: m.origin,
+          results: JSON.stringify(m.results),
+          trace: JSON.stringify(m.trace),
+        })
+        .execute();
+      await trx
+        .insertInto('recipients')
+        .values(
+          m.recipients.map((r) => ({
+            queue_id: m.queueId,
+            address: r.address,
+            state: r.state,
+            attempts: 0,
+            next_attempt_at: now,
+            lease_until: 0,
+            delay_reason: r.reason ?? '',
+            relay: '',
+            dsn: '',
+            updated_at: now,
+          })),
+        )
+        .execute();
+    });
+  }
+
+  async claim(now: number, limit: number, leaseMs: number): Promise<Claim[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('recipients')
+        .innerJoin('messages', 'messages.queue_id', 'recipients.queue_id')
+        .select([
+          'recipients.id',
+          'recipients.address',
+          'recipients.attempts',
+          'messages.queue_id',
+          'messages.sender',
+          'messages.size',
+          'messages.arrival_time',
+        ])
+        .where('recipients.state', 'in', DUE_STATES)
+        .where('recipients.next_attempt_at', '<=', now)
+        .where('recipients.lease_until', '<=', now)
+        .orderBy('recipients.next_attempt_at')
+        .limit(limit * 50)
+        .execute();
+      const byMessage = new Map<string, Claim & { recipients: { id: number; address: string; attempts: number }[] }>();
+      for (const r of due) {
+        let c = byMessage.get(r.queue_id);
+        if (!c) {
+          if (byMessage.size >= limit) continue;
+          c = { queueId: r.queue_id, sender: r.sender, size: Number(r.size), arrivalTime: Number(r.arrival_time), recipients: [] };
+          byMessage.set(r.queue_id, c);
+        }
+        c.recipients.push({ id: r.id, address: r.address, attempts: r.attempts });
+      }
+      const ids = [...byMessage.values()].flatMap((c) => c.recipients.map((r) => r.id));
+      if (ids.length) {
+        await trx
+          .updateTable('recipients')
+          .set({ lease_until: now + leaseMs })
+          .where('id', 'in', ids)
+          .execute();
+      }
+      return [...byMessage.values()];
+    });
+  }
+
+  async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
+    if (!updates.length) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const u of updates) {
+        await trx
+          .updateTable('recipients')
+          .set({
+            state: u.state,
+            attempts: u.attempts,
+            next_attempt_at: u.nextAttemptAt,
+            lease_until: 0,
+            delay_reason: u.delayReason,
+            relay: u.relay,
+            dsn: u.dsn,
+            updated_at: now,
+          })
+          .where('id', '=', u.id)
+          .execute();
+      }
+    });
+  }
+
+  async nextDue(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.min('next_attempt_at').as('due'))
+      .where('state', 'in', DUE_STATES)
+      .executeTakeFirst();
+    return row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+  }
+
+  private async recipientsOf(queueIds: readonly string[]): Promise<Map<string, RecipientRecord[]>> {
+    const out = new Map<string, RecipientRecord[]>();
+    if (!queueIds.length) return out;
+    const rows = await this.db.selectFrom('recipients').selectAll().where('queue_id', 'in', queueIds).orderBy('id').execute();
+    for (const r of rows) {
+      const list = out.get(r.queue_id) ?? [];
+      list.push({
+        id: r.id,
+        address: r.address,
+        state: r.state,
+        attempts: r.attempts,
+        next_attempt_at: Number(r.next_attempt_at),
+        delay_reason: r.delay_reason,
+        relay: r.relay,
+        dsn: r.dsn,
+        updated_at: Number(r.updated_at),
+      });
+      out.set(r.queue_id, list);
+    }
+    return out;
+  }
+
+  private toRecord(m: Omit<MessagesTable, 'results' | 'trace'>, recipients: RecipientRecord[]): MessageRecord {
+    return {
+      queue_id: m.queue_id,
+      arrival_time: Number(m.arrival_time),
+      sender: m.sender,
+      message_size: Number(m.size),
+      client_address: m.client_address,
+      client_helo: m.client_helo,
+      auth_user: m.auth_user,
+      origin: m.origin,
+      recipients,
+    };
+  }
+
+  async list(states: readonly RecipientState[] = PENDING_STATES): Promise<MessageRecord[]> {
+    const msgs = await this.db
+      .selectFrom('messages')
+      .select(['queue_id', 'arrival_time', 'sender', 'size', 'client_address', 'client_helo', 'auth_user', 'origin'])
+      .where('queue_id', 'in', (eb) => eb.selectFrom('recipients').select('queue_id').where('state', 'in', [...states]))
+      .orderBy('arrival_time')
+      .execute();
+    const rcpts = await this.recipientsOf(msgs.map((m) => m.queue_id));
+    return msgs.map((m) => this.toRecord(m, rcpts.get(m.queue_id) ?? []));
+  }
+
+  async get(queueId: string): Promise<MessageDetail | undefined> {
+    const m = await this.db.selectFrom('messages').selectAll().where('queue_id', '=', queueId).executeTakeFirst();
+    if (!m) return undefined;
+    const rcpts = await this.recipientsOf([queueId]);
+    return {
+      ...this.toRecord(m, rcpts.get(queueId) ?? []),
+      results: JSON.parse(m.results) as ResultRecord[],
+      trace: JSON.parse(m.trace) as TraceEntry[],
+    };
+  }
+
+  async counts(): Promise<Record<RecipientState, number>> {
+    const rows = await this.db
+      .selectFrom('recipients')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
+    const out = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+
+  async isFinished(queueId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('recipients')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('queue_id', '=', queueId)
+      .where('state', 'in', [...PENDING_STATES])
+      .executeTakeFirst();
+    return Number(row?.n ?? 0) === 0;
+  }
+
+  async pendingIds(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('recipients')
+      .select('queue_id')
+      .distinct()
+      .where('state', 'in', [...PENDING_STATES])
+      .execute();
+    return rows.map((r) => r.queue_id);
+  }
+
+  async fail(queueId: string, reason: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('recipients')
+      .set({ state: 'bounced', delay_reason: reason, dsn: '4.3.0', lease_until: 0, updated_at: now })
+      .where('queue_id', '=', queueId)
+      .where('state', 'in', [...PENDING_STATES])
+      .execute();
+  }
+
+  async move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number> {
+    const r = await this.db
+      .updateTable('recipients')
+      .set({ state: to, next_attempt_at: now, lease_until: 0, updated_at: now })
+      .where('queue_id', '=', queueId)
+      .where('state', 'in', [...from])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

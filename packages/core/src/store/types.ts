@@ -1,0 +1,132 @@
+/**
+ * store/types.ts — the queue store contract.
+ *
+ * The store is the contract between receiving and delivering (as in Postfix):
+ * ingress commits a message with a state per recipient, delivery claims due
+ * recipients and records what happened. States use Postfix's words: active,
+ * deferred, hold; and the final ones: delivered, bounced, discarded. The local
+ * SQLite store implements it (store/sqlite.ts); PostgreSQL will too.
+ */
+import type { Readable } from 'node:stream';
+import type { ResultRecord } from '../plugin/api.js';
+import type { TraceEntry } from '../plugin/results.js';
+
+export type RecipientState = 'active' | 'deferred' | 'hold' | 'delivered' | 'bounced' | 'discarded';
+export const RECIPIENT_STATES: readonly RecipientState[] = ['active', 'deferred', 'hold', 'delivered', 'bounced', 'discarded'];
+/** States in which a recipient still waits for something. */
+export const PENDING_STATES: readonly RecipientState[] = ['active', 'deferred', 'hold'];
+
+/** A recipient of a message being committed. */
+export interface NewRecipient {
+  readonly address: string;
+  readonly state: 'active' | 'hold' | 'discarded';
+  readonly reason?: string;
+}
+
+/** A message being committed. Its body must already be in the spool. */
+export interface NewMessage {
+  readonly queueId: string;
+  readonly arrivalTime: number;
+  readonly sender: string;
+  readonly size: number;
+  readonly clientAddress: string;
+  readonly clientHelo: string;
+  readonly authUser: string;
+  /** "smtp" for mail received, or the plugin that submitted it. */
+  readonly origin: string;
+  readonly results: readonly ResultRecord[];
+  readonly trace: readonly TraceEntry[];
+  readonly recipients: readonly NewRecipient[];
+}
+
+/** A claimed recipient, to be delivered. */
+export interface ClaimedRecipient {
+  readonly id: number;
+  readonly address: string;
+  readonly attempts: number;
+}
+
+/** A claimed message with the recipients due now. */
+export interface Claim {
+  readonly queueId: string;
+  readonly sender: string;
+  readonly size: number;
+  readonly arrivalTime: number;
+  readonly recipients: readonly ClaimedRecipient[];
+}
+
+/** What a delivery attempt did to one recipient. */
+export interface RecipientUpdate {
+  readonly id: number;
+  readonly state: RecipientState;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly delayReason: string;
+  readonly relay: string;
+  readonly dsn: string;
+}
+
+/** One recipient as listings show it (postqueue -j field names where they exist). */
+export interface RecipientRecord {
+  readonly id: number;
+  readonly address: string;
+  readonly state: RecipientState;
+  readonly attempts: number;
+  readonly next_attempt_at: number;
+  readonly delay_reason: string;
+  readonly relay: string;
+  readonly dsn: string;
+  readonly updated_at: number;
+}
+
+/** A message as listings show it. */
+export interface MessageRecord {
+  readonly queue_id: string;
+  readonly arrival_time: number;
+  readonly sender: string;
+  readonly message_size: number;
+  readonly client_address: string;
+  readonly client_helo: string;
+  readonly auth_user: string;
+  readonly origin: string;
+  readonly recipients: readonly RecipientRecord[];
+}
+
+/** A message with its results and trace (for explain). */
+export interface MessageDetail extends MessageRecord {
+  readonly results: readonly ResultRecord[];
+  readonly trace: readonly TraceEntry[];
+}
+
+export interface QueueStore {
+  /** Creates tables or migrates them. */
+  init(): Promise<void>;
+  /** Records a message whose body is committed in the spool. Durable when it resolves. */
+  commit(message: NewMessage): Promise<void>;
+  /** Claims up to `limit` messages with recipients due at `now`, leasing them until now+leaseMs. */
+  claim(now: number, limit: number, leaseMs: number): Promise<Claim[]>;
+  /** Records delivery results (and clears the lease). */
+  update(updates: readonly RecipientUpdate[], now: number): Promise<void>;
+  /** The earliest next_attempt_at among pending active/deferred recipients. */
+  nextDue(): Promise<number | undefined>;
+  /** Messages that still have recipients in the given states (default: pending ones). */
+  list(states?: readonly RecipientState[]): Promise<MessageRecord[]>;
+  get(queueId: string): Promise<MessageDetail | undefined>;
+  /** Number of recipients in each state. */
+  counts(): Promise<Record<RecipientState, number>>;
+  /** True when no recipient of the message is pending any more. */
+  isFinished(queueId: string): Promise<boolean>;
+  /** Queue ids of messages with pending recipients (for the spool check at start-up). */
+  pendingIds(): Promise<string[]>;
+  /** Marks every pending recipient of a message bounced with a reason (corrupt spool entries). */
+  fail(queueId: string, reason: string, now: number): Promise<void>;
+  /** Moves a message's recipients from one state to another; returns how many moved. */
+  move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The store plus the spool of bodies. */
+export interface Storage {
+  readonly queue: QueueStore;
+  openBody(queueId: string): Readable;
+}
