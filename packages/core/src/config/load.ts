@@ -111,7 +111,7 @@ export function formatIssues(
 
 /** Validates raw tables against the core schema. Throws SMARTHOLD_CONFIG_INVALID naming file and key. */
 export function validateConfig(raw: Table, sources: ReadonlyMap<string, string>): Config {
-  const result = configSchema.strict().safeParse(raw);
+  const result = configSchema.safeParse(raw);
   if (!result.success) {
     const first = result.error.issues[0];
     const key = first ? issueKey(first.path) : '';

@@ -11,7 +11,7 @@ import { cidrList, duration, hostPort } from './types.js';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
-const smtpAuthUser = z.object({
+const smtpAuthUser = z.strictObject({
   name: z.string().min(1).describe('user name for SMTP AUTH'),
   hash: z
     .string()
@@ -20,7 +20,7 @@ const smtpAuthUser = z.object({
 });
 
 const smtpSchema = z
-  .object({
+  .strictObject({
     listen: z.array(hostPort).prefault(['127.0.0.1:2525']).describe('addresses to accept SMTP on (plain, STARTTLS when a certificate is set)'),
     listen_tls: z.array(hostPort).prefault([]).describe('addresses for implicit TLS (SMTPS, port 465 style); needs tls_cert'),
     hostname: z.string().default('').describe('name used in the greeting and Received lines; empty means the system host name'),
@@ -48,7 +48,7 @@ const smtpSchema = z
   })
   .prefault({});
 
-const relaySchema = z.object({
+const relaySchema = z.strictObject({
   host: z.string().min(1).describe('next-hop host name or address'),
   port: z.number().int().min(1).max(65535).default(25).describe('next-hop port'),
   tls: z
@@ -64,7 +64,7 @@ const relaySchema = z.object({
 });
 
 const deliverySchema = z
-  .object({
+  .strictObject({
     relay: relaySchema.optional().describe('the next hop; without it accepted mail stays deferred'),
     concurrency: z.number().int().positive().default(20).describe('messages delivered at the same time'),
     poll_interval: duration('1s').describe('how often the queue is checked for due mail (new mail starts at once)'),
@@ -76,7 +76,7 @@ const deliverySchema = z
   .prefault({});
 
 const httpSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('run the HTTP listener (/health, /metrics, plugin pages)'),
     listen: hostPort.prefault('127.0.0.1:8025').describe('address of the HTTP listener'),
     public_url: z.string().default('').describe('URL by which users reach the pages (for links in mail); empty: http://listen'),
@@ -84,19 +84,19 @@ const httpSchema = z
   .prefault({});
 
 const storeSchema = z
-  .object({
+  .strictObject({
     dir: z.string().default('./var').describe('directory for the queue database and message spool (relative to the config file)'),
   })
   .prefault({});
 
 const logSchema = z
-  .object({
+  .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log level'),
   })
   .prefault({});
 
 const scanningSchema = z
-  .object({
+  .strictObject({
     policy: z
       .enum(['any', 'all', 'weighted'])
       .default('any')
@@ -106,7 +106,7 @@ const scanningSchema = z
   .prefault({});
 
 /** The whole configuration. */
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   smtp: smtpSchema.describe('SMTP ingress'),
   delivery: deliverySchema.describe('delivery to the next hop'),
   http: httpSchema.describe('HTTP listener'),

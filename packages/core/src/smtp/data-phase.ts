@@ -36,7 +36,7 @@ export interface DataPhaseDeps {
 }
 
 /** The outcome of the DATA phase: a reply error, or the 250 text. */
-export type DataResult = { ok: true; text: string } | { ok: false; reply: SmtpReply | undefined };
+export type DataResult = { ok: true; text: string } | { ok: false; reply: SmtpReply };
 
 function toRecipient(address: string, o: RecipientOutcome | undefined): NewRecipient {
   if (!o || o.kind === 'deliver') return { address, state: 'active' };
@@ -44,6 +44,7 @@ function toRecipient(address: string, o: RecipientOutcome | undefined): NewRecip
 }
 
 const LOCAL_ERROR = (): SmtpReply => reply(451, '4.3.0', 'Local error in processing, try again later');
+const DEADLINE = (): SmtpReply => reply(421, '4.4.2', 'Timeout in DATA phase, closing connection');
 
 /**
  * Runs the DATA phase for one transaction. `aborted()` turns true when the
@@ -60,7 +61,7 @@ export async function runDataPhase(
   const { config, log, metrics } = deps;
   const base = { queue_id: tx.queueId, from: tx.from, session: session.id, client: session.remoteAddress };
   let writer: SpoolWriter | undefined;
-  const fail = async (r: SmtpReply | undefined, result: string, why: string): Promise<DataResult> => {
+  const fail = async (r: SmtpReply, result: string, why: string): Promise<DataResult> => {
     await writer?.abort();
     metrics.messages.inc({ result });
     log.info({ ...base, to: tx.to, status: result, reason: why }, `message ${result}: ${why}`);
@@ -85,8 +86,10 @@ export async function runDataPhase(
         )
       : undefined;
     const got = await receiveInto(stream, writer, prefix);
-    if (aborted()) return await fail(undefined, 'tempfail', 'DATA deadline');
-    if (stream.sizeExceeded) return await fail(undefined, 'rejected', 'message too big');
+    if (aborted()) return await fail(DEADLINE(), 'tempfail', 'DATA deadline');
+    if (stream.sizeExceeded) {
+      return await fail(reply(552, '5.3.4', `Message too big (limit ${config.smtp.max_message_size} octets)`), 'rejected', 'message too big');
+    }
     if (got.bareNewline && config.smtp.bare_newlines === 'reject') {
       return await fail(reply(550, '5.5.2', 'Bare LF or bare CR in message, lines must end in CRLF'), 'rejected', 'bare newline');
     }
@@ -107,7 +110,7 @@ export async function runDataPhase(
       openMessage: () => spooled.open(),
     };
     const decision = await deps.host.message(mtx, tx.results);
-    if (aborted()) return await fail(undefined, 'tempfail', 'DATA deadline');
+    if (aborted()) return await fail(DEADLINE(), 'tempfail', 'DATA deadline');
     if (decision.kind === 'tempfail' || (decision.kind === 'reject' && !decision.hold)) {
       return await fail(verdictReply(decision), decision.kind === 'reject' ? 'rejected' : 'tempfail', 'plugin verdict');
     }

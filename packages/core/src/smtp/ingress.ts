@@ -61,12 +61,14 @@ export class Ingress {
       authOptional: true,
       allowInsecureAuth: c.auth_allow_insecure,
       size: c.max_message_size,
+      rejectOversized: true,
       maxClients: c.max_connections,
       maxCommandLength: c.max_line_length,
       socketTimeout: c.socket_timeout,
       closeTimeout: 30_000,
       disableReverseLookup: true,
       hideDSN: true,
+      hideENHANCEDSTATUSCODES: false,
       hideREQUIRETLS: true,
       logger: false,
       greetingPause: (ip: string) => (this.relay.has(ip) ? 0 : c.greeting_pause),
@@ -117,7 +119,7 @@ export class Ingress {
         this.onData(stream, session).then(
           (r) => {
             if (r.ok) cb(null, r.text);
-            else cb(r.reply ?? null);
+            else cb(r.reply);
           },
           (err: Error) => {
             this.log.error({ err }, 'DATA handler failed');
