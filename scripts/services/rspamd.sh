@@ -12,8 +12,9 @@
 # offline (SCANNERS-OFFLINE.md: resolver on a closed port, network modules
 # off), points the Bayes classifier at Redis ($RSPAMD_REDIS, default
 # 127.0.0.1:6379, database $RSPAMD_REDIS_DB, default 7, so its keys stay
-# apart from anything else in that Redis), runs rspamd as _rspamd and waits
-# for GET /ping -> pong on both workers.
+# apart from anything else in that Redis; that database is emptied at start
+# so every run begins untrained, unless RSPAMD_REDIS_KEEP=1), runs rspamd as
+# _rspamd and waits for GET /ping -> pong on both workers.
 # What it does not: touch the system rspamd or its config; start Redis; listen
 # anywhere but loopback.
 set -euo pipefail
@@ -124,6 +125,12 @@ start() {
   fi
   command -v rspamd >/dev/null || { echo "rspamd: not installed (apt-get install rspamd)" >&2; return 1; }
   write_config
+  if [[ ${RSPAMD_REDIS_KEEP:-0} != 1 ]] && command -v redis-cli >/dev/null; then
+    # Bayes only scores after 200 learns of each class: start untrained so
+    # learning tests never change later scores.
+    redis-cli -h "${redis%:*}" -p "${redis##*:}" -n "$redis_db" FLUSHDB >/dev/null ||
+      echo "rspamd: warning: could not empty Redis database $redis_db at $redis" >&2
+  fi
   rspamd -c "$etc/rspamd.conf" \
     --var="CONFDIR=$etc" --var="LOCAL_CONFDIR=$etc" \
     --var="DBDIR=$dir/db" --var="RUNDIR=$dir/run" --var="LOGDIR=$dir/log" \

@@ -47,6 +47,8 @@ start() {
     return 1
   fi
   command -v spamd >/dev/null || { echo "spamd: not installed (apt-get install spamassassin spamd spamc)" >&2; return 1; }
+  # A fresh, untrained Bayes database each start: learning tests never change later scores.
+  rm -rf "$dir/bayes"
   mkdir -p "$dir/site" "$dir/home" "$dir/bayes"
   cp -a /etc/spamassassin/. "$dir/site/"
   cat >"$dir/site/zz-smarthold.cf" <<CF
@@ -83,7 +85,10 @@ CF
     --siteconfigpath="$dir/site" \
     --listen="127.0.0.1:$port" -A 127.0.0.1 \
     -m 2 -u "$run_user" -H "$dir/home" \
-    -r "$pidfile" -s "$dir/spamd.log"
+    -r "$pidfile" -s "$dir/spamd.log" || {
+    echo "spamd: failed to start on 127.0.0.1:$port (is the port taken? see above and $dir/spamd.log)" >&2
+    return 1
+  }
   local waited=0
   until ping_spamd; do
     if ((waited >= wait_s * 2)); then

@@ -34,11 +34,24 @@ export async function check(opts: { config?: string }): Promise<number> {
   return EX.OK;
 }
 
+/** Drops empty tables, so a file of commented-out defaults shows as nothing set. */
+function pruned(v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Date)) {
+      const p = pruned(x as Record<string, unknown>);
+      if (Object.keys(p).length) out[k] = p;
+    } else out[k] = x;
+  }
+  return out;
+}
+
 export function show(opts: { config?: string; nonDefault?: boolean }): number {
   const file = opts.config ?? defaultConfigPath();
   const loaded = loadConfig(file);
   if (opts.nonDefault) {
-    process.stdout.write(Object.keys(loaded.raw).length ? stringify(loaded.raw) + '\n' : '# everything is at its default\n');
+    const set = pruned(loaded.raw);
+    process.stdout.write(Object.keys(set).length ? stringify(set) + '\n' : '# everything is at its default\n');
   } else {
     process.stdout.write(renderEffective(inputSchema(configSchema), loaded.raw) + '\n');
   }

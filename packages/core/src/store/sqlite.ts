@@ -294,6 +294,11 @@ export class SqliteQueueStore implements QueueStore {
       .execute();
   }
 
+  async releaseLeases(): Promise<number> {
+    const r = await this.db.updateTable('recipients').set({ lease_until: 0 }).where('lease_until', '>', 0).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number> {
     const r = await this.db
       .updateTable('recipients')

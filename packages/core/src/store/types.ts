@@ -120,6 +120,12 @@ export interface QueueStore {
   pendingIds(): Promise<string[]>;
   /** Marks every pending recipient of a message bounced with a reason (corrupt spool entries). */
   fail(queueId: string, reason: string, now: number): Promise<void>;
+  /**
+   * Clears delivery leases left by a process that died mid-delivery. Called
+   * at start-up; the embedded store has one process per directory, so every
+   * lease found then is stale.
+   */
+  releaseLeases(): Promise<number>;
   /** Moves a message's recipients from one state to another; returns how many moved. */
   move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number>;
   close(): Promise<void>;

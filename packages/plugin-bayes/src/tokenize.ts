@@ -1,0 +1,210 @@
+/**
+ * tokenize.ts — turns a parsed message into the set of features the
+ * classifier weighs: body words (and optionally word pairs), subject words,
+ * a few sender-side header facts, link hosts, and coarse text statistics.
+ *
+ * Deliberate omissions, so that the shipped model generalizes beyond its
+ * training corpus: no Received, Delivered-To, Return-Path or List-* tokens
+ * (they describe the receiving side's infrastructure, not the message), no
+ * Date tokens, and no "this part is HTML" or markup tokens (the 2002 training
+ * ham is almost all plain text, so markup would be learnt as spam and punish
+ * every legitimate HTML newsletter or receipt). Each token counts once per
+ * message.
+ */
+import { decodeWords, firstField, type Field } from './mime/headers.js';
+import type { MessageText } from './mime/message.js';
+import { splitText, type Yielder } from './yield.js';
+
+/** Tokenizer switches; stored in the model so scanning uses what training used. */
+export interface TokenizerOptions {
+  /** Also emit adjacent word pairs (`bi:a b`). */
+  readonly bigrams: boolean;
+  /** Longer words become `skip:` length tokens. */
+  readonly maxWordLength: number;
+}
+
+export const DEFAULT_TOKENIZER: TokenizerOptions = { bigrams: true, maxWordLength: 12 };
+
+const URL_RE = /\b(?:(?:https?|ftp):\/\/|www\.)[^\s<>"'`)\]]+/gi;
+const EMAIL_RE = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/g;
+const STRIP_LEAD = /^[("'[{<*.,;:?~`|=_#-]+/;
+const STRIP_TRAIL = /[)"'\]}>*.,;:?~`|=_#-]+$/;
+
+/**
+ * Tokenizes a parsed message.
+ *
+ * @example
+ * const tokens = await tokenize(await readMessage(raw, y), DEFAULT_TOKENIZER, y);
+ */
+export async function tokenize(msg: MessageText, opts: TokenizerOptions, yielder: Yielder): Promise<Set<string>> {
+  const tokens = new Set<string>();
+  headerTokens(msg.fields, tokens);
+  for (const cs of msg.charsets) tokens.add('charset:' + cs);
+  for (const part of msg.parts) {
+    if (part.type.startsWith('text/')) continue;
+    tokens.add('part:' + part.type);
+    const ext = part.filename ? /\.([a-z0-9]{1,6})$/i.exec(part.filename)?.[1] : undefined;
+    if (ext) tokens.add('file:ext:' + ext.toLowerCase());
+  }
+  for (const link of msg.links) urlTokens(link, tokens);
+  const stats = { letters: 0, upper: 0, nonAscii: 0, chars: 0, urls: msg.links.length };
+  const scripts = new Map<string, number>();
+  for (const text of msg.texts) {
+    for (const piece of splitText(text)) {
+      bodyTokens(piece, opts, tokens, stats, scripts);
+      await yielder.tick();
+    }
+  }
+  statTokens(stats, scripts, tokens);
+  if (msg.malformed) tokens.add('mime:malformed');
+  return tokens;
+}
+
+/** Adds word tokens (and pairs) for one piece of text, with `prefix` on each. */
+export function wordTokens(text: string, prefix: string, opts: TokenizerOptions, tokens: Set<string>, minLength = 3): void {
+  let previous: string | undefined;
+  for (const raw of text.split(/\s+/)) {
+    const word = raw.replace(STRIP_LEAD, '').replace(STRIP_TRAIL, '').toLowerCase();
+    if (word.length < minLength) {
+      previous = undefined;
+      continue;
+    }
+    if (word.length > opts.maxWordLength) {
+      tokens.add(`${prefix}skip:${charClass(word)}${Math.floor(word.length / 10) * 10}`);
+      previous = undefined;
+      continue;
+    }
+    tokens.add(prefix + word);
+    if (opts.bigrams && previous !== undefined) tokens.add(`${prefix}bi:${previous} ${word}`);
+    previous = word;
+  }
+}
+
+function charClass(word: string): string {
+  const c = word.codePointAt(0) ?? 0;
+  if (c < 0x80) return /[a-z]/.test(word[0] ?? '') ? 'a' : /\d/.test(word[0] ?? '') ? 'd' : 'p';
+  return 'u';
+}
+
+interface Stats {
+  letters: number;
+  upper: number;
+  nonAscii: number;
+  chars: number;
+  urls: number;
+}
+
+function bodyTokens(text: string, opts: TokenizerOptions, tokens: Set<string>, stats: Stats, scripts: Map<string, number>): void {
+  const withoutUrls = text.replace(URL_RE, (url) => {
+    urlTokens(url, tokens);
+    stats.urls++;
+    return ' ';
+  });
+  const plain = withoutUrls.replace(EMAIL_RE, (_all, domain: string) => {
+    tokens.add('email:' + domain.toLowerCase());
+    return ' ';
+  });
+  stats.chars += plain.length;
+  for (const m of plain.matchAll(/\p{L}+/gu)) {
+    const run = m[0];
+    stats.letters += run.length;
+    for (const ch of run) if (ch !== ch.toLowerCase()) stats.upper++;
+    const code = run.codePointAt(0) ?? 0;
+    if (code >= 0x80) {
+      stats.nonAscii += run.length;
+      const script = scriptOf(code);
+      scripts.set(script, (scripts.get(script) ?? 0) + run.length);
+    }
+  }
+  wordTokens(plain, '', opts, tokens);
+}
+
+function scriptOf(code: number): string {
+  if (code >= 0x0400 && code <= 0x04ff) return 'cyrillic';
+  if (code >= 0x3040 && code <= 0x30ff) return 'kana';
+  if (code >= 0xac00 && code <= 0xd7af) return 'hangul';
+  if (code >= 0x4e00 && code <= 0x9fff) return 'han';
+  if (code < 0x0250) return 'latin';
+  return 'other';
+}
+
+function bucket(value: number, edges: readonly number[]): string {
+  let label = '0';
+  for (const edge of edges) if (value >= edge) label = String(edge);
+  return label;
+}
+
+function statTokens(stats: Stats, scripts: Map<string, number>, tokens: Set<string>): void {
+  if (stats.letters >= 40) tokens.add('stat:caps:' + bucket((100 * stats.upper) / stats.letters, [5, 10, 20, 35, 50]));
+  if (stats.letters >= 40) tokens.add('stat:nonascii:' + bucket((100 * stats.nonAscii) / stats.letters, [1, 10, 30, 60]));
+  tokens.add('stat:urls:' + bucket(stats.urls, [1, 2, 4, 8, 16]));
+  if (stats.chars < 20) tokens.add('stat:empty');
+  for (const [script, count] of scripts) if (count >= 20 && script !== 'latin') tokens.add('script:' + script);
+}
+
+/** Host tokens for a link: every parent domain, numeric hosts, ports, user-info tricks. */
+export function urlTokens(link: string, tokens: Set<string>): void {
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/|(www\.))([^/?#\s]*)/i.exec(link.trim());
+  if (!m) {
+    if (/^mailto:/i.test(link)) tokens.add('url:mailto');
+    return;
+  }
+  tokens.add('url:proto:' + (m[1] ?? 'http').toLowerCase());
+  let host = (m[2] ?? '') + (m[3] ?? '');
+  if (host.includes('@')) {
+    tokens.add('url:userinfo');
+    host = host.slice(host.lastIndexOf('@') + 1);
+  }
+  if (host.includes('%')) tokens.add('url:escaped-host');
+  const port = /:(\d+)$/.exec(host);
+  if (port) {
+    tokens.add('url:port');
+    host = host.slice(0, port.index);
+  }
+  host = host.toLowerCase().replace(/\.$/, '');
+  if (/^\d+(?:\.\d+){3}$/.test(host) || /^\d{8,}$/.test(host)) {
+    tokens.add('url:ip');
+    return;
+  }
+  const labels = host.split('.').filter(Boolean);
+  for (let i = Math.max(0, labels.length - 4); i < labels.length - 1; i++) tokens.add('url:' + labels.slice(i).join('.'));
+}
+
+function headerTokens(fields: Field[], tokens: Set<string>): void {
+  const subject = decodeWords(firstField(fields, 'subject') ?? '');
+  if (!subject.trim()) tokens.add('subject:none');
+  wordTokens(subject, 'subject:', { bigrams: false, maxWordLength: 20 }, tokens, 2);
+  const letters = subject.replace(/[^\p{L}]/gu, '');
+  if (letters.length >= 8 && letters === letters.toUpperCase() && letters !== letters.toLowerCase()) tokens.add('subject:stat:allcaps');
+  if (/!/.test(subject)) tokens.add('subject:stat:exclaim');
+  if (/\$\s?\d|\d\s?%/.test(subject)) tokens.add('subject:stat:money');
+  if (/\s{3,}\S+$/.test(subject) || /[\s_-]{2,}[#(]?[a-z0-9]{3,}[)]?$/i.test(subject)) tokens.add('subject:stat:tail-tag');
+
+  const from = decodeWords(firstField(fields, 'from') ?? '');
+  const addr = /<([^>]*)>/.exec(from)?.[1] ?? /\S+@\S+/.exec(from)?.[0] ?? '';
+  const domain = addr.includes('@') ? addr.slice(addr.lastIndexOf('@') + 1).toLowerCase().replace(/[>)\s]/g, '') : '';
+  tokens.add(domain ? 'from:domain:' + domain : 'from:noaddr');
+  const name = from.replace(/<[^>]*>/g, '').replace(/\S+@\S+/g, '').replace(/["()]/g, ' ').trim();
+  if (name) wordTokens(name, 'from:name:', { bigrams: false, maxWordLength: 20 }, tokens, 2);
+  else tokens.add('from:noname');
+
+  const replyTo = firstField(fields, 'reply-to');
+  if (replyTo) {
+    const rdomain = /@([\w.-]+)/.exec(replyTo)?.[1]?.toLowerCase();
+    tokens.add(rdomain && rdomain === domain ? 'reply-to:same-domain' : 'reply-to:other-domain');
+  }
+  const recipients = [...fields.filter((f) => f.name === 'to' || f.name === 'cc')].map((f) => f.value).join(',');
+  const count = (recipients.match(/@/g) ?? []).length;
+  tokens.add('to:count:' + bucket(count, [1, 2, 6, 20]));
+  if (/undisclosed|recipient list suppressed/i.test(recipients)) tokens.add('to:undisclosed');
+
+  const mailer = firstField(fields, 'x-mailer') ?? firstField(fields, 'user-agent');
+  if (mailer) {
+    for (const word of mailer.toLowerCase().replace(/[\d.]+/g, ' ').split(/[^a-z]+/).filter((w) => w.length >= 2).slice(0, 3)) tokens.add('mailer:' + word);
+  } else tokens.add('mailer:none');
+
+  const mid = firstField(fields, 'message-id');
+  tokens.add(!mid ? 'mid:none' : /<[^@>\s]+@[^@>\s]+\.[^@>\s]+>/.test(mid) ? 'mid:ok' : 'mid:odd');
+  const cte = firstField(fields, 'content-transfer-encoding');
+  if (cte) tokens.add('cte:' + cte.trim().toLowerCase());
+}

@@ -1,0 +1,53 @@
+/**
+ * config.ts — the `[plugin.rspamd]` section: schema and defaults.
+ *
+ * Validates the scanner and controller URLs, the controller password, the
+ * deadline, the size limit, which actions mean spam, the optional threshold
+ * override, the optional settings id and the failure policy. It does not
+ * connect to anything.
+ */
+import { duration } from '@smarthold/core';
+import { z } from 'zod';
+
+/** Messages over 500 KB are not scanned: the same default as the spamassassin plugin (spamc -s). */
+export const DEFAULT_MAX_SIZE = 500 * 1024;
+
+/** rspamd's actions (rspamd.com/doc/configuration/metrics.html), plus any custom action name. */
+const action = z.string().min(1);
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'an http:// or https:// URL, e.g. "http://127.0.0.1:11333"' })
+  .transform((u) => u.replace(/\/+$/, ''));
+
+export const configSchema = z
+  .object({
+    /** The normal worker (or rspamd_proxy in self-scan mode): where /checkv2 is. */
+    url: httpUrl.default('http://127.0.0.1:11333'),
+    /** The controller worker: where /learnspam and /learnham are. */
+    controller_url: httpUrl.default('http://127.0.0.1:11334'),
+    /** Controller password, sent as the `Password` header when learning. */
+    password: z.string().optional(),
+    /** Whole-request deadline (rspamd's own task_timeout is 8 s). */
+    timeout: duration('10s'),
+    /** Messages larger than this (octets) are not sent; the verdict says skipped, not spam. */
+    max_size: z.number().int().positive().default(DEFAULT_MAX_SIZE),
+    /** Actions that mean spam. */
+    spam_actions: z.array(action).default(() => ['reject', 'add header', 'rewrite subject']),
+    /** Spam from this score on, whatever the action; default: rspamd's `required_score` (the reject score). */
+    threshold: z.number().optional(),
+    /** Sent as `Settings-ID`: selects a settings rule in rspamd (rspamd.com/doc/configuration/settings.html). */
+    settings_id: z
+      .string()
+      .regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-"')
+      .optional(),
+    /** Keep-alive connections kept open to rspamd. */
+    max_connections: z.number().int().positive().default(32),
+    /** When rspamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam). */
+    on_failure: z.enum(['tempfail', 'pass', 'hold']).default('tempfail'),
+  })
+  .strict();
+
+/** The section as written in TOML. */
+export type RspamdConfigInput = z.input<typeof configSchema>;
+/** The section after validation and defaults. */
+export type RspamdConfig = z.output<typeof configSchema>;

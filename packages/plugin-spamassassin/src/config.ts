@@ -1,0 +1,71 @@
+/**
+ * config.ts — the `[plugin.spamassassin]` section: schema and defaults.
+ *
+ * Validates the spamd farm (TCP `address` or Unix `socket`, each with a
+ * weight), deadlines, the size limit, the optional threshold override, the
+ * scan mode and the failure policy. It does not connect to anything.
+ */
+import { duration, hostPort } from '@smarthold/core';
+import { z } from 'zod';
+
+/** SpamAssassin's own default for spamc: messages over 500 KB are not scanned (spamc -s). */
+export const DEFAULT_MAX_SIZE = 500 * 1024;
+
+const weight = z.number().nonnegative().default(1);
+
+/** One spamd over TCP: `{ address = "127.0.0.1:783", weight = 1 }`. */
+const tcpServer = z
+  .object({ address: hostPort, weight })
+  .strict()
+  .transform((s) => ({ kind: 'tcp' as const, host: s.address.host, port: s.address.port, weight: s.weight }));
+
+/** One spamd on a Unix socket: `{ socket = "/run/spamd.sock" }`. */
+const unixServer = z
+  .object({ socket: z.string().min(1), weight })
+  .strict()
+  .transform((s) => ({ kind: 'unix' as const, path: s.socket, weight: s.weight }));
+
+export const configSchema = z
+  .object({
+    /** The spamd farm. Weight 0 makes a server a backup, asked only when the weighted ones fail. */
+    servers: z
+      .array(z.union([tcpServer, unixServer]))
+      .min(1)
+      .default(() => [{ kind: 'tcp' as const, host: '127.0.0.1', port: 783, weight: 1 }]),
+    /** Whole-scan deadline, all failovers included. */
+    timeout: duration('15s'),
+    /** Deadline for one TCP/Unix connect; a server that misses it is skipped for the next. */
+    connect_timeout: duration('2s'),
+    /** How long a server that failed is asked only after the others. */
+    down_time: duration('30s'),
+    /** Messages larger than this (octets) are not sent; the verdict says skipped, not spam. */
+    max_size: z.number().int().positive().default(DEFAULT_MAX_SIZE),
+    /** Spam from this score on; default: spamd's own required score. */
+    threshold: z.number().optional(),
+    /** `report` gives rule scores and descriptions; `symbols` gives rule names only. */
+    mode: z.enum(['report', 'symbols']).default('report'),
+    /** The `User:` header: whose preferences spamd applies (spamd without -x). */
+    user: z
+      .string()
+      .regex(/^[^\s\r\n]+$/, 'a user name without spaces')
+      .optional(),
+    /** When spamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam). */
+    on_failure: z.enum(['tempfail', 'pass', 'hold']).default('tempfail'),
+  })
+  .strict();
+
+/** The section as written in TOML. */
+export type SpamAssassinConfigInput = z.input<typeof configSchema>;
+/** The section after validation and defaults. */
+export type SpamAssassinConfig = z.output<typeof configSchema>;
+/** One spamd of the farm, after validation. */
+export type SpamdServer = SpamAssassinConfig['servers'][number];
+
+/** A server as text for logs and errors: "127.0.0.1:783" or "unix:/run/spamd.sock". */
+export function serverLabel(s: SpamdServer): string {
+  return s.kind === 'tcp'
+    ? s.host.includes(':')
+      ? `[${s.host}]:${s.port}`
+      : `${s.host}:${s.port}`
+    : `unix:${s.path}`;
+}
