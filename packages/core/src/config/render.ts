@@ -31,6 +31,7 @@ function isSection(s: JsonSchema): boolean {
 }
 
 function tomlValue(v: unknown): string {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.keys(v).length) return '{}';
   return stringify({ v }).replace(/^v = /, '').trim();
 }
 

@@ -94,7 +94,7 @@ export async function runDataPhase(
       return await fail(reply(550, '5.5.2', 'Bare LF or bare CR in message, lines must end in CRLF'), 'rejected', 'bare newline');
     }
     const receivedCount = got.headers.filter((h) => h.name.toLowerCase() === 'received').length;
-    if (receivedCount >= config.smtp.max_received_headers) {
+    if (receivedCount > config.smtp.max_received_headers) {
       return await fail(reply(554, '5.4.6', `Too many Received headers (${receivedCount}): mail loop`), 'rejected', 'mail loop');
     }
     await writer.finish();
