@@ -31,9 +31,12 @@ export default defineConfig(
       '@typescript-eslint/no-floating-promises': 'error',
       // Numbers in log lines and SMTP replies (`${code} ${text}`, sizes,
       // counts) are the normal case and always stringify predictably.
-      '@typescript-eslint/restrict-template-expressions': [
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // `_`-prefixed parameters keep an interface's signature; `{ a: _a, ...rest }`
+      // is the idiom for omitting keys from a copy.
+      '@typescript-eslint/no-unused-vars': [
         'error',
-        { allowNumber: true },
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
     },
   },

@@ -37,7 +37,9 @@ function startProcess(configFile: string): Promise<Running> {
   const log: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error(`smarthold did not start:\n${log.join('\n')}`)), 20_000);
+    const t = setTimeout(() => {
+      reject(new Error(`smarthold did not start:\n${log.join('\n')}`));
+    }, 20_000);
     child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -64,7 +66,9 @@ function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
+      s.close(() => {
+        resolve(p);
+      });
     });
   });
 }
@@ -176,7 +180,10 @@ describe('smarthold as a process', () => {
 
   test("with Postfix's smtp-sink as next hop the message arrives with one Received line added", async (t) => {
     const skip = await needService('smtp-sink', () => Promise.resolve(existsSync('/usr/sbin/smtp-sink')));
-    if (skip) return t.skip(skip);
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     const dir = tmp();
     const dump = path.join(dir, 'dump');
     // smtp-sink drops privileges to nobody: it must be able to reach and write the dump directory.

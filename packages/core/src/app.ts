@@ -100,7 +100,8 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
         health: async () => ({ ok: true, detail: { queue: await store.counts() } }),
       })
     : undefined;
-  let scheduler: DeliveryScheduler | undefined;
+  // Assigned once delivery is built below; the committer's kick is a no-op until then.
+  let scheduler: DeliveryScheduler | undefined = undefined;
   const committer = new Committer(spool, store, clock, log, () => scheduler?.kick());
   const combiners = new Map<string, ServiceCombiner>([
     ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],

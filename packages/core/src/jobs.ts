@@ -68,6 +68,6 @@ export class JobScheduler {
   async stop(): Promise<void> {
     this.started = false;
     for (const j of this.jobs) clearInterval(j.timer);
-    await Promise.allSettled(this.jobs.map((j) => j.current));
+    await Promise.allSettled(this.jobs.flatMap((j) => (j.current ? [j.current] : [])));
   }
 }

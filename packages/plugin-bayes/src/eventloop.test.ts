@@ -15,7 +15,7 @@ import { scanMessage } from './test-messages.js';
 function megabyteMessage(): Buffer {
   const words = 'offer money click here free meeting patch kernel release order guaranteed unsubscribe linux build'.split(' ');
   let text = '';
-  for (let i = 0; text.length < 350_000; i++) text += (words[i % words.length] ?? '') + (i % 3 === 0 ? '-' + i : '') + (i % 12 === 11 ? '\n' : ' ');
+  for (let i = 0; text.length < 350_000; i++) text += (words[i % words.length] ?? '') + (i % 3 === 0 ? `-${i}` : '') + (i % 12 === 11 ? '\n' : ' ');
   const html = '<html><body>' + text.split('\n').map((l, i) => `<p><font color="red">${l}</font> <a href="http://h${i % 50}.example.com/x">link</a><!-- c --></p>`).join('\n') + '</body></html>';
   const b64 = Buffer.from(text).toString('base64').replace(/.{76}/g, '$&\n');
   const raw = [

@@ -146,7 +146,13 @@ export function createSpamAssassinScanner(
       try {
         return await check(message, started);
       } catch (err) {
-        return scannerFailure(SCANNER_NAME, config.on_failure, err, started, fallbackThreshold);
+        // Under tempfail this throws (the caller answers 451 and the host logs it); under pass/hold say so here.
+        const failed = scannerFailure(SCANNER_NAME, config.on_failure, err, started, fallbackThreshold);
+        deps.warn?.(
+          `spamd scan failed; on_failure = ${config.on_failure}: message ${failed.isSpam ? 'treated as spam' : 'passed unscanned'}`,
+          { error: failed.failure },
+        );
+        return failed;
       }
     },
 

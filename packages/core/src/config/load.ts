@@ -58,7 +58,7 @@ function readToml(file: string): Table {
     throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: cannot read: ${(err as Error).message}`, { cause: err, file });
   }
   try {
-    return parseToml(text) as Table;
+    return parseToml(text);
   } catch (err) {
     throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: not valid TOML: ${(err as Error).message}`, { cause: err, file });
   }

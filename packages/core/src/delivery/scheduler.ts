@@ -76,6 +76,8 @@ export class DeliveryScheduler {
         const claims = await this.store.claim(this.clock.now(), free, this.opts.leaseMs);
         for (const c of claims) this.launch(c);
         if (claims.length === free) this.again = true;
+        // stop() may have run during the await above; TypeScript's narrowing cannot see that.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       } while (this.again && !this.stopped && this.inFlight < this.opts.concurrency);
     } catch (err) {
       this.log.error({ err }, 'could not claim mail from the queue');

@@ -86,7 +86,7 @@ export class SmtpPool {
       conn.connect((err) => {
         if (err) {
           conn.close();
-          reject(err as SmtpError);
+          reject(err);
           return;
         }
         if (!o.authUser) {
@@ -96,7 +96,7 @@ export class SmtpPool {
         conn.login({ user: o.authUser, pass: o.authPass }, (loginErr) => {
           if (loginErr) {
             conn.close();
-            reject(loginErr as SmtpError);
+            reject(loginErr);
           } else resolve(pooled);
         });
       });
@@ -159,7 +159,9 @@ export class SmtpPool {
         this.release(c, true);
         const rejected = new Map<string, SmtpError>();
         for (const r of (info.rejectedErrors ?? []) as SmtpError[]) if (r.recipient) rejected.set(r.recipient, r);
-        const response = String(info.response ?? '250 ok');
+        // The types promise a final reply; keep the fallback for a server that sent none.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+        const response = info.response ?? '250 ok';
         resolve(
           to.map((recipient) => {
             const r = rejected.get(recipient);

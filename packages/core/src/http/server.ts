@@ -5,7 +5,7 @@
  * ctx.http() during setup; each registration is its own Fastify plugin
  * (encapsulated). It does not serve anything else by itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from '../metrics.js';
@@ -20,7 +20,7 @@ export interface HttpDeps {
 export function createHttp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     // Request lines are debug-level noise for an MTA; errors still log.
-    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }),
   }) as unknown as FastifyInstance;
   app.get('/health', async (_req, res) => {
     const h = await deps.health();

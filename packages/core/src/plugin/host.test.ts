@@ -33,9 +33,9 @@ const consumer = definePlugin({
   setup(ctx) {
     calls.push('setup:consumer');
     const greeter = ctx.service('greeter') as Greeter;
-    ctx.hook('data', async (tx) => {
+    ctx.hook('data', (tx) => {
       tx.results.set('greeting', greeter.greet(tx.from));
-      return ctx.config.mode === 'hold' ? verdict.hold('consumer says hold') : verdict.next();
+      return Promise.resolve(ctx.config.mode === 'hold' ? verdict.hold('consumer says hold') : verdict.next());
     });
   },
 });

@@ -166,7 +166,7 @@ export class PluginHost {
         list.push({
           plugin: name,
           hook,
-          fn: fn as RegisteredHook['fn'],
+          fn,
           timeoutMs: opts?.timeoutMs ?? this.deps.hookTimeoutMs,
           onError: opts?.onError ?? 'tempfail',
         });
@@ -267,10 +267,12 @@ export class PluginHost {
   ): Promise<CommandVerdict> {
     for (const reg of this.hooks.get(hook) ?? []) {
       const v = await callHook(reg, () => invoke(reg.fn, reg.plugin), this.opts(results, recipient));
-      if (v.kind === 'continue') continue;
-      if (v.kind === 'accept' || v.kind === 'reject' || v.kind === 'tempfail') return v;
+      // Plugins may be plain JavaScript: compare the kind as a string, not as the typed union.
+      const kind: string = v.kind;
+      if (kind === 'continue') continue;
+      if (kind === 'accept' || kind === 'reject' || kind === 'tempfail') return v;
       // A message verdict at a command hook is a plugin bug: fail closed.
-      const bad = (v as { kind: string }).kind;
+      const bad = kind;
       this.deps.log.error({ plugin: reg.plugin, hook, verdict: bad }, `verdict "${bad}" is not allowed at ${hook}`);
       return { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
     }
@@ -290,7 +292,7 @@ export class PluginHost {
     for (const hook of ['data', 'queue'] as const) {
       for (const reg of this.hooks.get(hook) ?? []) {
         const view: MessageTransaction = { ...tx, results: results.view(reg.plugin) };
-        const v = (await callHook(reg, () => (reg.fn as HookMap[typeof hook])(view), this.opts(results))) as MessageVerdict;
+        const v = await callHook<MessageVerdict>(reg, () => (reg.fn as HookMap[typeof hook])(view), this.opts(results));
         switch (v.kind) {
           case 'continue':
             break;

@@ -62,7 +62,7 @@ export async function callHook<V extends Verdict>(
   const entry: TraceEntry = {
     plugin: reg.plugin,
     hook: reg.hook,
-    verdict: describeVerdict(result as Verdict),
+    verdict: describeVerdict(result),
     ms: Math.round(ms * 1000) / 1000,
     at,
     ...(opts.recipient === undefined ? {} : { recipient: opts.recipient }),

@@ -16,7 +16,6 @@ export function checkAddress(address: string, opts: { smtpUtf8: boolean; allowLi
   if (domain.startsWith('[') && !opts.allowLiterals) {
     return reply(553, status, 'Address literals are not accepted here');
   }
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(address) && !opts.smtpUtf8) {
     return reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter');
   }

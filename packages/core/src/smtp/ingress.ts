@@ -77,8 +77,8 @@ export class Ingress {
           () => {
             cb();
           },
-          (err: Error) => {
-            cb(err);
+          (err: unknown) => {
+            cb(err as Error);
           },
         );
       },
@@ -98,7 +98,7 @@ export class Ingress {
           (r) => {
             cb(r ?? null);
           },
-          (err: Error) => {
+          (err: unknown) => {
             this.log.error({ err }, 'MAIL handler failed');
             cb(reply(451, '4.3.0', 'Local error in processing'));
           },
@@ -109,7 +109,7 @@ export class Ingress {
           (r) => {
             cb(r ?? null);
           },
-          (err: Error) => {
+          (err: unknown) => {
             this.log.error({ err }, 'RCPT handler failed');
             cb(reply(451, '4.3.0', 'Local error in processing'));
           },
@@ -121,7 +121,7 @@ export class Ingress {
             if (r.ok) cb(null, r.text);
             else cb(r.reply);
           },
-          (err: Error) => {
+          (err: unknown) => {
             this.log.error({ err }, 'DATA handler failed');
             cb(reply(451, '4.3.0', 'Local error in processing'));
           },

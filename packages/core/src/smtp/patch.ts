@@ -30,13 +30,13 @@ interface Conn {
   _server: { options: { maxClients?: number; greetingPause?: (ip: string) => number }; connections: Set<unknown> };
   _setListeners(cb: () => void): void;
   connectionReady(): void;
-  send(code: number, data?: string | string[], context?: unknown): void;
+  send: (code: number, data?: string | string[], context?: unknown) => void;
   close(): void;
 }
 
 type ConnProto = Conn & {
   init(): void;
-  handler_DATA(command: Buffer, callback: () => void): void;
+  handler_DATA: (command: Buffer, callback: () => void) => void;
 };
 
 /** Open connections by session id (filled by the patched init, emptied on close). */

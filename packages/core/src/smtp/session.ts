@@ -40,7 +40,7 @@ export function sessionInfo(s: SMTPServerSession, relay: NetworkList): SessionIn
     localAddress: s.localAddress,
     localPort: s.localPort,
     helo: s.hostNameAppearsAs || undefined,
-    tls: Boolean(s.secure),
+    tls: s.secure,
     user,
     trustedNetwork: relay.has(s.remoteAddress),
   };

@@ -57,7 +57,7 @@ export function combineScanners(scanners: readonly SpamScanner[], p: CombinePoli
     return {
       ...combined,
       async learn(message, label) {
-        await Promise.all(canLearn.map((s) => s.learn?.(message, label)));
+        await Promise.all(canLearn.flatMap((s) => (s.learn ? [s.learn(message, label)] : [])));
       },
     };
   }

@@ -108,7 +108,9 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => {
+    resolve();
+  }));
   const actual = (server.server.address() as AddressInfo).port;
   return {
     port: actual,
@@ -123,7 +125,9 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
     waitFor(n, timeoutMs = 10_000) {
       if (messages.length >= n) return Promise.resolve(messages);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`sink: ${messages.length} of ${n} messages after ${timeoutMs} ms`)), timeoutMs);
+        const t = setTimeout(() => {
+          reject(new Error(`sink: ${messages.length} of ${n} messages after ${timeoutMs} ms`));
+        }, timeoutMs);
         waiters.push({
           n,
           resolve: () => {
@@ -135,7 +139,9 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
     },
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

@@ -14,7 +14,7 @@ function encode(value: number, width: number): string {
   let out = '';
   let v = value;
   for (let i = 0; i < width; i++) {
-    out = ALPHABET[v % BASE] + out;
+    out = ALPHABET.charAt(v % BASE) + out;
     v = Math.floor(v / BASE);
   }
   return out;

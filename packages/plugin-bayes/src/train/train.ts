@@ -31,7 +31,9 @@ export async function tokenizeAll(messages: readonly CorpusMessage[], opts: Toke
 /** Counts tokens over labelled token sets. */
 export function countAll(tokens: readonly Set<string>[], labels: readonly ('spam' | 'ham')[]): TokenCounts {
   const counts = new TokenCounts();
-  tokens.forEach((t, i) => counts.add(t, labels[i] ?? 'ham'));
+  tokens.forEach((t, i) => {
+    counts.add(t, labels[i] ?? 'ham');
+  });
   return counts;
 }
 
