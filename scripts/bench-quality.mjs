@@ -10,14 +10,13 @@
 //   SMARTHOLD_TEST_RSPAMD  URL of rspamd's normal worker (default http://127.0.0.1:17833)
 //
 // The metrics are those of @smarthold/plugin-bayes/bench (benchScanner). The
-// daemons are asked with a few scans in flight (--concurrency, default 2: the test spamd runs 2 children):
-// each worker runs benchScanner on its share of every set, and the shares are
-// merged; latency is timed around each scan() call.
+// daemons are asked with a few scans in flight (--concurrency, default 2: the
+// test spamd runs 2 children); bayes runs one at a time, as the plugin runs it.
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { tcpReachable } from '@smarthold/core';
 import { benchScanner, formatMarkdown } from '@smarthold/plugin-bayes/bench';
 import { createBayesScanner } from '@smarthold/plugin-bayes';
 import { DEFAULT_MAX_SCAN_BYTES, DEFAULT_THRESHOLD } from '../packages/plugin-bayes/dist/config.js';
@@ -52,91 +51,16 @@ const wanted = (name) => only === undefined || only.has(name);
 const spamdAddress = process.env.SMARTHOLD_TEST_SPAMD ?? '127.0.0.1:17830';
 const rspamdUrl = process.env.SMARTHOLD_TEST_RSPAMD ?? 'http://127.0.0.1:17833';
 
-function reachable(host, port, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-/** Wraps a scanner so that each scan() call is timed (the merged latency needs every sample). */
-function timed(scanner, samples) {
-  return {
-    name: scanner.name,
-    async scan(message, context) {
-      const started = performance.now();
-      try {
-        return await scanner.scan(message, context);
-      } finally {
-        samples.push(performance.now() - started);
-      }
-    },
-  };
-}
-
-const ratio = (a, b) => (b === 0 ? 0 : a / b);
-const percentile = (sorted, q) =>
-  sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
-const round = (ms) => Math.round(ms * 100) / 100;
-
-/** Runs benchScanner on `workers` interleaved shares of the sets at once and merges the results. */
+/** Scores one scanner, with progress on a terminal, and notes the concurrency and wall time. */
 async function bench(scanner, sets, workers, label) {
-  const samples = [];
-  const wrapped = timed(scanner, samples);
-  const total = sets.reduce((n, s) => n + s.messages.length, 0);
-  let done = 0;
-  const progress = () => {
-    done++;
+  const onMessage = (done, total) => {
     if (!values.quiet && process.stderr.isTTY && (done % 25 === 0 || done === total))
       process.stderr.write(`\r${label}: ${done}/${total}`);
   };
-  const shares = Array.from({ length: workers }, (_, w) =>
-    sets.map((s) => ({ ...s, messages: s.messages.filter((_, i) => i % workers === w) })),
-  );
   const started = performance.now();
-  const parts = await Promise.all(
-    shares.map((share) => benchScanner(wrapped, { sets: share, onMessage: progress })),
-  );
-  const wallS = (performance.now() - started) / 1000;
+  const result = await benchScanner(scanner, { sets, concurrency: workers, onMessage });
   if (!values.quiet && process.stderr.isTTY) process.stderr.write('\n');
-  const merged = sets.map((s) => {
-    const rows = parts.map((p) => p.sets.find((r) => r.name === s.name));
-    return {
-      name: s.name,
-      label: s.label,
-      hard: s.hard === true,
-      messages: rows.reduce((n, r) => n + r.messages, 0),
-      flagged: rows.reduce((n, r) => n + r.flagged, 0),
-      errors: rows.reduce((n, r) => n + r.errors, 0),
-    };
-  });
-  const sum = (pick, field) => merged.filter(pick).reduce((n, r) => n + r[field], 0);
-  const spam = (r) => r.label === 'spam';
-  const easyHam = (r) => r.label === 'ham' && !r.hard;
-  const hardHam = (r) => r.label === 'ham' && r.hard;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    scanner: scanner.name,
-    sets: merged,
-    precision: ratio(sum(spam, 'flagged'), sum(spam, 'flagged') + sum(easyHam, 'flagged')),
-    recall: ratio(sum(spam, 'flagged'), sum(spam, 'messages')),
-    falsePositiveRate: ratio(sum(easyHam, 'flagged'), sum(easyHam, 'messages')),
-    hardHamFlagRate: ratio(sum(hardHam, 'flagged'), sum(hardHam, 'messages')),
-    latency: {
-      medianMs: round(percentile(sorted, 0.5)),
-      p99Ms: round(percentile(sorted, 0.99)),
-      maxMs: round(sorted[sorted.length - 1] ?? 0),
-    },
-    errors: merged.reduce((n, r) => n + r.errors, 0),
-    concurrency: workers,
-    wallSeconds: Math.round(wallS * 10) / 10,
-  };
+  return { ...result, concurrency: workers, wallSeconds: Math.round((performance.now() - started) / 100) / 10 };
 }
 
 const sets = await Promise.all(
@@ -162,7 +86,7 @@ if (wanted('bayes')) {
 
 if (wanted('spamassassin')) {
   const [host = '127.0.0.1', port = '17830'] = spamdAddress.split(/:(?=\d+$)/);
-  if (await reachable(host.replace(/^\[|\]$/g, ''), Number(port))) {
+  if (await tcpReachable(host.replace(/^\[|\]$/g, ''), Number(port))) {
     const scanner = createSpamAssassinScanner(
       saSchema.parse({ servers: [{ address: spamdAddress }], timeout: '60s' }),
     );
@@ -172,7 +96,7 @@ if (wanted('spamassassin')) {
 
 if (wanted('rspamd')) {
   const u = new URL(rspamdUrl);
-  if (await reachable(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80))) {
+  if (await tcpReachable(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80))) {
     const scanner = createRspamdScanner(rspamdSchema.parse({ url: rspamdUrl, timeout: '30s' }));
     try {
       results.push(await bench(scanner, sets, concurrency, 'rspamd'));

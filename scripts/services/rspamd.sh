@@ -18,6 +18,8 @@
 # What it does not: touch the system rspamd or its config; start Redis; listen
 # anywhere but loopback.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() { echo "usage: $0 start|stop|status DIR [PORT]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
@@ -42,14 +44,6 @@ ping_worker() {
     printf "GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
     head -c 512 <&3' _ "$1" 2>/dev/null) || return 1
   [[ $reply == *pong* ]]
-}
-
-running_pid() {
-  [[ -s $pidfile ]] || return 1
-  local pid
-  pid=$(<"$pidfile")
-  kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
 }
 
 write_config() {
@@ -116,8 +110,11 @@ CONF
   chmod -R o+rX "$etc"
 }
 
+# Both workers answer /ping.
+ping_both() { ping_worker "$port" && ping_worker "$cport"; }
+
 start() {
-  if pid=$(running_pid); then
+  if pid=$(running_pid "$pidfile"); then
     echo "rspamd: already running (pid $pid) on 127.0.0.1:$port" >&2
     ping_worker "$port" && return 0
     echo "rspamd: pid $pid does not answer /ping; stop it first" >&2
@@ -139,36 +136,16 @@ start() {
     cat "$dir/log/start.out" >&2
     return 1
   }
-  local waited=0
-  until ping_worker "$port" && ping_worker "$cport"; do
-    if ((waited >= wait_s * 2)); then
-      echo "rspamd: no pong on 127.0.0.1:$port and :$cport after ${wait_s}s; last log lines:" >&2
-      tail -n 20 "$dir/log/rspamd.log" >&2 || true
-      return 1
-    fi
-    sleep 0.5
-    waited=$((waited + 1))
-  done
+  wait_ready rspamd "$wait_s" "$dir/log/rspamd.log" "no pong on 127.0.0.1:$port and :$cport" ping_both
   echo "rspamd: running (pid $(<"$pidfile")) worker 127.0.0.1:$port, controller 127.0.0.1:$cport (password \"$password\"), Redis $redis db $redis_db; log $dir/log/rspamd.log"
 }
 
 stop() {
-  local pid
-  if ! pid=$(running_pid); then
-    echo "rspamd: not running (no live pid in $pidfile)"
-    return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || { echo "rspamd: stopped (pid $pid)"; return 0; }
-    sleep 0.25
-  done
-  echo "rspamd: pid $pid did not stop in 10s; sending KILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
+  stop_daemon rspamd "$pidfile"
 }
 
 status() {
-  if pid=$(running_pid) && ping_worker "$port"; then
+  if pid=$(running_pid "$pidfile") && ping_worker "$port"; then
     echo "rspamd: running (pid $pid) worker 127.0.0.1:$port, controller 127.0.0.1:$cport"
   else
     echo "rspamd: not running on 127.0.0.1:$port"

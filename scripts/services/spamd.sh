@@ -11,6 +11,8 @@
 # What it does not: touch the system spamd, its config or its Bayes
 # database; listen anywhere but loopback; download rules (no sa-update).
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() { echo "usage: $0 start|stop|status DIR [PORT]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
@@ -31,16 +33,8 @@ ping_spamd() {
   [[ $reply == *PONG* ]]
 }
 
-running_pid() {
-  [[ -s $pidfile ]] || return 1
-  local pid
-  pid=$(<"$pidfile")
-  kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
-
 start() {
-  if pid=$(running_pid); then
+  if pid=$(running_pid "$pidfile"); then
     echo "spamd: already running (pid $pid) on 127.0.0.1:$port" >&2
     ping_spamd && return 0
     echo "spamd: pid $pid does not answer PING; stop it first" >&2
@@ -89,37 +83,16 @@ CF
     echo "spamd: failed to start on 127.0.0.1:$port (is the port taken? see above and $dir/spamd.log)" >&2
     return 1
   }
-  local waited=0
-  until ping_spamd; do
-    if ((waited >= wait_s * 2)); then
-      echo "spamd: no PONG on 127.0.0.1:$port after ${wait_s}s; last log lines:" >&2
-      tail -n 20 "$dir/spamd.log" >&2 || true
-      return 1
-    fi
-    sleep 0.5
-    waited=$((waited + 1))
-  done
+  wait_ready spamd "$wait_s" "$dir/spamd.log" "no PONG on 127.0.0.1:$port" ping_spamd
   echo "spamd: running (pid $(<"$pidfile")) on 127.0.0.1:$port; log $dir/spamd.log"
 }
 
 stop() {
-  local pid
-  if ! pid=$(running_pid); then
-    echo "spamd: not running (no live pid in $pidfile)"
-    return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || { echo "spamd: stopped (pid $pid)"; rm -f "$pidfile"; return 0; }
-    sleep 0.25
-  done
-  echo "spamd: pid $pid did not stop in 10s; sending KILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
+  stop_daemon spamd "$pidfile"
 }
 
 status() {
-  if pid=$(running_pid) && ping_spamd; then
+  if pid=$(running_pid "$pidfile") && ping_spamd; then
     echo "spamd: running (pid $pid) on 127.0.0.1:$port"
   else
     echo "spamd: not running on 127.0.0.1:$port"

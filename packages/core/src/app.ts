@@ -7,7 +7,6 @@
  * deliveries finish, close plugins and the store.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -21,7 +20,7 @@ import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { PluginManifest } from './plugin/api.js';
 import { PluginHost, type ServiceCombiner } from './plugin/host.js';
-import { loadPlugin } from './plugin/load.js';
+import { loadPlugins } from './plugin/load.js';
 import { combineScanners } from './spam/combine.js';
 import type { SpamScanner } from './spam/contract.js';
 import { Ingress, type Listener } from './smtp/ingress.js';
@@ -67,8 +66,6 @@ export interface Smarthold {
   stop(graceMs?: number): Promise<void>;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
 /** Opens the queue store for a config (the CLI uses this to read a stopped instance too). */
 export async function openStore(config: Config): Promise<{ store: SqliteQueueStore; spool: Spool }> {
   const store = new SqliteQueueStore(path.join(config.store.dir, 'queue.sqlite'));
@@ -106,11 +103,7 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
   const combiners = new Map<string, ServiceCombiner>([
     ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],
   ]);
-  const pluginLoads = [];
-  for (const spec of config.plugins) {
-    pluginLoads.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), here], opts.plugins ?? []));
-  }
-  const host = await PluginHost.create(config, pluginLoads, {
+  const host = await PluginHost.create(config, await loadPlugins(loaded, opts.plugins ?? []), {
     log,
     clock,
     dataDir: config.store.dir,

@@ -8,6 +8,7 @@
 export * from './plugin/api.js';
 export * from './plugin/verdict.js';
 export * from './spam/contract.js';
+export { guardedScan, SKIPPED_SIZE_RULE, type ScanGuard } from './spam/guard.js';
 export { combineScanners, combineVerdicts, type CombinePolicy } from './spam/combine.js';
 export { SmartholdError, isSmartholdError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { duration, hostPort, cidrList } from './config/types.js';
@@ -20,8 +21,8 @@ export { systemClock, type Clock } from './util/clock.js';
 export { withDeadline, DeadlineExceeded } from './util/deadline.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { startSmarthold, openStore, type Smarthold, type StartOptions } from './app.js';
-export { PluginHost } from './plugin/host.js';
-export { loadPlugin, candidateNames, type LoadedPlugin } from './plugin/load.js';
+export { PluginHost, type HostedPlugin } from './plugin/host.js';
+export { loadPlugin, loadPlugins, candidateNames, type LoadedPlugin } from './plugin/load.js';
 export { orderPlugins } from './plugin/order.js';
 export type { TraceEntry } from './plugin/results.js';
 export { parseHeaders, headerList } from './smtp/headers.js';
@@ -32,3 +33,15 @@ export { needService, serviceRequired, tcpReachable } from './testing/require.js
 export { startCaptureSink, type CaptureSink, type CapturedMessage, type SinkScript, type SinkFault } from './testing/capture-sink.js';
 export { SmtpTestClient, sendMail, dataBlock, queueIdOf, type Reply } from './testing/smtp-client.js';
 export { startTestSmarthold, type TestSmarthold, type TestSmartholdOptions } from './testing/harness.js';
+export {
+  scanAllPlugin,
+  startWithScanner,
+  cleanMessage,
+  gtubeMessage,
+  withoutOurReceived,
+  relayOnce,
+  verdictOf,
+  checkScannedRelayIsIdentical,
+  checkGtubeIsHeld,
+  type ScannerUnderTest,
+} from './testing/scanner-checks.js';

@@ -7,11 +7,10 @@
  * whole path without real spam. Rules here only read; no rule adds headers or
  * changes the message.
  */
-import type { ScanRule } from '@smarthold/core';
+import { GTUBE, type ScanRule } from '@smarthold/core';
 import type { Classification } from './classifier.js';
 
-/** The GTUBE test string (https://spamassassin.apache.org/gtube/). */
-export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+export { GTUBE };
 const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');
 
 /** Score of the GTUBE rule: far above any threshold. */

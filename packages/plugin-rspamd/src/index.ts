@@ -36,7 +36,11 @@ export default definePlugin({
   config: configSchema,
   provides: ['spam-scanner'],
   setup(ctx) {
-    const scanner = createRspamdScanner(ctx.config);
+    const scanner = createRspamdScanner(ctx.config, {
+      warn: (msg, fields) => {
+        ctx.log.warn(fields, msg);
+      },
+    });
     ctx.provide('spam-scanner', scanner);
     ctx.onClose(() => {
       scanner.close();

@@ -11,7 +11,9 @@
  */
 import {
   ScannerUnavailableError,
-  scannerFailure,
+  guardedScan,
+  SKIPPED_SIZE_RULE,
+  type ScanGuard,
   type ScanContext,
   type ScanMessage,
   type ScanVerdict,
@@ -31,7 +33,7 @@ import {
 /** The scanner's name in verdicts, results and logs. */
 export const SCANNER_NAME = 'rspamd';
 /** Rule named in the verdict of a message that was too large to send. */
-export const SKIPPED_RULE = 'SMARTHOLD_SKIPPED_SIZE';
+export const SKIPPED_RULE = SKIPPED_SIZE_RULE;
 /** rspamd's default reject score, the threshold of verdicts without a reply. */
 const RSPAMD_REJECT_SCORE = 15;
 
@@ -47,6 +49,8 @@ export interface RspamdScanner extends SpamScanner {
 /** Injected time source for tests. */
 export interface RspamdDeps {
   readonly now?: () => number;
+  /** Told when a failed scan was passed or held under on_failure. */
+  readonly warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 /**
@@ -60,6 +64,14 @@ export function createRspamdScanner(config: RspamdConfig, deps: RspamdDeps = {})
   const now = deps.now ?? Date.now;
   const agents: Agents = createAgents(config.max_connections);
   const fallbackThreshold = config.threshold ?? RSPAMD_REJECT_SCORE;
+  const guard: ScanGuard = {
+    scanner: SCANNER_NAME,
+    policy: config.on_failure,
+    maxSize: config.max_size,
+    threshold: fallbackThreshold,
+    now,
+    ...(deps.warn ? { warn: deps.warn } : {}),
+  };
 
   /** Network failures and deadlines are ScannerUnavailableError; refusals keep their type. */
   const unavailable = (err: unknown): unknown =>
@@ -119,30 +131,9 @@ export function createRspamdScanner(config: RspamdConfig, deps: RspamdDeps = {})
   return {
     name: SCANNER_NAME,
 
-    async scan(message: ScanMessage, context?: ScanContext): Promise<ScanVerdict> {
-      const started = now();
-      if (message.size > config.max_size) {
-        return {
-          scanner: SCANNER_NAME,
-          score: 0,
-          threshold: fallbackThreshold,
-          isSpam: false,
-          rules: [
-            {
-              name: SKIPPED_RULE,
-              score: 0,
-              description: `not scanned: ${message.size} octets is over max_size ${config.max_size}`,
-            },
-          ],
-          durationMs: now() - started,
-        };
-      }
-      try {
-        return await check(message, context, started);
-      } catch (err) {
-        // Down, refused, garbled or over the deadline (HttpDeadlineError): the policy decides.
-        return scannerFailure(SCANNER_NAME, config.on_failure, err, started, fallbackThreshold);
-      }
+    scan(message: ScanMessage, context?: ScanContext): Promise<ScanVerdict> {
+      // Down, refused, garbled or over the deadline (HttpDeadlineError): the policy decides.
+      return guardedScan(guard, message, (started) => check(message, context, started));
     },
 
     async learn(message: ScanMessage, label: 'spam' | 'ham'): Promise<void> {

@@ -88,4 +88,4 @@ export function memMessage(raw: Buffer | string, chunk = 7): ScanMessage & { ope
   return msg;
 }
 
-export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+export { GTUBE } from '@smarthold/core';

@@ -11,7 +11,9 @@
  */
 import {
   ScannerUnavailableError,
-  scannerFailure,
+  guardedScan,
+  SKIPPED_SIZE_RULE,
+  type ScanGuard,
   type ScanMessage,
   type ScanVerdict,
   type SpamScanner,
@@ -31,7 +33,7 @@ import {
 /** The scanner's name in verdicts, results and logs. */
 export const SCANNER_NAME = 'spamassassin';
 /** Rule named in the verdict of a message that was too large to send. */
-export const SKIPPED_RULE = 'SMARTHOLD_SKIPPED_SIZE';
+export const SKIPPED_RULE = SKIPPED_SIZE_RULE;
 /** SpamAssassin's default `required_score`, used when spamd gave none (failures, skips). */
 const SA_REQUIRED_SCORE = 5;
 
@@ -70,6 +72,15 @@ export function createSpamAssassinScanner(
   );
   const user: RequestHeaders = config.user === undefined ? {} : { User: config.user };
   const fallbackThreshold = config.threshold ?? SA_REQUIRED_SCORE;
+  const guard: ScanGuard = {
+    scanner: SCANNER_NAME,
+    label: 'spamd',
+    policy: config.on_failure,
+    maxSize: config.max_size,
+    threshold: fallbackThreshold,
+    now,
+    ...(deps.warn ? { warn: deps.warn } : {}),
+  };
 
   /** Network and deadline failures are ScannerUnavailableError; others keep their type. */
   const unavailable = (err: unknown): unknown =>
@@ -125,35 +136,8 @@ export function createSpamAssassinScanner(
     name: SCANNER_NAME,
 
     // spamd reads only the message: the envelope (ScanContext) has no place in SPAMC.
-    async scan(message: ScanMessage): Promise<ScanVerdict> {
-      const started = now();
-      if (message.size > config.max_size) {
-        return {
-          scanner: SCANNER_NAME,
-          score: 0,
-          threshold: fallbackThreshold,
-          isSpam: false,
-          rules: [
-            {
-              name: SKIPPED_RULE,
-              score: 0,
-              description: `not scanned: ${message.size} octets is over max_size ${config.max_size}`,
-            },
-          ],
-          durationMs: now() - started,
-        };
-      }
-      try {
-        return await check(message, started);
-      } catch (err) {
-        // Under tempfail this throws (the caller answers 451 and the host logs it); under pass/hold say so here.
-        const failed = scannerFailure(SCANNER_NAME, config.on_failure, err, started, fallbackThreshold);
-        deps.warn?.(
-          `spamd scan failed; on_failure = ${config.on_failure}: message ${failed.isSpam ? 'treated as spam' : 'passed unscanned'}`,
-          { error: failed.failure },
-        );
-        return failed;
-      }
+    scan(message: ScanMessage): Promise<ScanVerdict> {
+      return guardedScan(guard, message, (started) => check(message, started));
     },
 
     async learn(message: ScanMessage, label: 'spam' | 'ham'): Promise<void> {

@@ -112,4 +112,4 @@ export function spamdReply(spam: string, body: string, code = '0 EX_OK'): string
   return `SPAMD/1.1 ${code}\r\nContent-length: ${Buffer.byteLength(body)}\r\nSpam: ${spam}\r\n\r\n${body}`;
 }
 
-export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+export { GTUBE } from '@smarthold/core';

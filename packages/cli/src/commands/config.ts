@@ -6,30 +6,19 @@
  * or with --non-default only what the files set.
  */
 import { stringify } from 'smol-toml';
-import { configSchema, defaultConfigPath, loadConfig, loadPlugin, PluginHost, silentLogger } from '@smarthold/core';
+import { configSchema, defaultConfigPath, loadConfig, loadPlugins, PluginHost, silentLogger } from '@smarthold/core';
 import { inputSchema, renderEffective } from '@smarthold/core/config-render';
 import { EX } from '../exit.js';
-import { coreDir } from '../paths.js';
 
 export async function check(opts: { config?: string }): Promise<number> {
   const file = opts.config ?? defaultConfigPath();
   const loaded = loadConfig(file);
-  const plugins = [];
-  for (const spec of loaded.config.plugins) plugins.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), coreDir()]));
-  // Validates each plugin's section and the requires/provides graph; setup is not run.
-  await PluginHost.create({ ...loaded.config }, plugins.map((p) => ({ ...p, manifest: { ...p.manifest, setup: () => undefined } })), {
-    log: silentLogger(),
-    clock: { now: () => Date.now() },
-    dataDir: loaded.config.store.dir,
-    hookTimeoutMs: 1000,
-    sources: loaded.sources,
-    http: () => undefined,
-    job: () => undefined,
-    submit: () => Promise.reject(new Error('not running')),
-  });
+  const plugins = await loadPlugins(loaded);
+  // Each plugin's section and the requires/provides graph; setup is not run.
+  const ordered = PluginHost.prepare(loaded.config, plugins, { log: silentLogger(), sources: loaded.sources });
   process.stdout.write(
     `config OK: ${loaded.files.length ? loaded.files.join(', ') : 'built-in defaults (no file)'}\n` +
-      `plugins: ${plugins.map((p) => `${p.manifest.name}@${p.manifest.version}`).join(', ') || 'none'}\n`,
+      `plugins (in run order): ${ordered.map((p) => `${p.manifest.name}@${p.manifest.version}`).join(', ') || 'none'}\n`,
   );
   return EX.OK;
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { SmartholdError } from '../errors.js';
+import { isTable } from '../util/merge.js';
 import { type Config, configSchema } from './schema.js';
 
 /** A loaded configuration with where it came from. */
@@ -27,10 +28,6 @@ export interface LoadedConfig {
 }
 
 type Table = Record<string, unknown>;
-
-function isTable(v: unknown): v is Table {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
 
 function mergeInto(target: Table, source: Table, file: string, sources: Map<string, string>, prefix = ''): void {
   for (const [k, v] of Object.entries(source)) {

@@ -8,6 +8,7 @@
  */
 import { stringify } from 'smol-toml';
 import { z } from 'zod';
+import { deepMerge } from '../util/merge.js';
 
 interface JsonSchema {
   type?: string | string[];
@@ -125,18 +126,6 @@ export function renderReference(schema: JsonSchema, sectionName: (k: string) => 
   }
   for (const [k, s] of top.filter(([, s]) => isSection(s))) table(sectionName(k), s);
   return out.join('\n');
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] =
-      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
 }
 
 /** The effective configuration as TOML: defaults with the files' values over them. */

@@ -80,8 +80,16 @@ export class PluginHost {
     this.plugins = plugins;
   }
 
-  /** Validates config sections, orders and sets up the plugins. Throws SmartholdError on any problem. */
-  static async create(config: Config, loaded: readonly LoadedPlugin[], deps: HostDeps): Promise<PluginHost> {
+  /**
+   * Validates each plugin's config section and orders the plugins by their
+   * requires/provides graph, without setting anything up (`config check`
+   * stops here). Throws SmartholdError on any problem.
+   */
+  static prepare(
+    config: Config,
+    loaded: readonly LoadedPlugin[],
+    deps: Pick<HostDeps, 'log' | 'sources'>,
+  ): HostedPlugin[] {
     const seen = new Set<string>();
     const hosted: HostedPlugin[] = [];
     for (const l of loaded) {
@@ -119,6 +127,12 @@ export class PluginHost {
         h,
       })),
     ).map((n) => n.h);
+    return ordered;
+  }
+
+  /** Validates, orders and sets up the plugins. Throws SmartholdError on any problem. */
+  static async create(config: Config, loaded: readonly LoadedPlugin[], deps: HostDeps): Promise<PluginHost> {
+    const ordered = PluginHost.prepare(config, loaded, deps);
     const host = new PluginHost(ordered, deps);
     for (const p of ordered) {
       try {

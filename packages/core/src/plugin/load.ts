@@ -11,8 +11,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
+import type { LoadedConfig } from '../config/load.js';
 import { SmartholdError } from '../errors.js';
 import { PLUGIN_API_VERSION, type PluginManifest } from './api.js';
 
@@ -118,4 +119,17 @@ export async function loadPlugin(
   }
   const mod: unknown = await import(pathToFileURL(file).href);
   return { manifest: checkManifest(mod, file), spec, source: file };
+}
+
+/** smarthold's own install: plugins installed beside it resolve from here. */
+const ownDir = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Loads every plugin named in `plugins`, in order, resolving from the config
+ * directory, the working directory and smarthold's own install.
+ */
+export async function loadPlugins(loaded: LoadedConfig, inline: readonly PluginManifest[] = []): Promise<LoadedPlugin[]> {
+  const out: LoadedPlugin[] = [];
+  for (const spec of loaded.config.plugins) out.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), ownDir], inline));
+  return out;
 }

