@@ -45,6 +45,12 @@ const smtpSchema = z
     address_literals: z.boolean().default(false).describe('accept address literals such as user@[192.0.2.1]'),
     received_header: z.boolean().default(true).describe('add an RFC 5321 Received line to each accepted message'),
     max_received_headers: z.number().int().positive().default(100).describe('more Received lines than this means a loop: 554 5.4.6'),
+    queue_min_free: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(104_857_600)
+      .describe('free octets the store directory must keep; below it MAIL gets 452 4.3.1 (Postfix queue_minfree)'),
   })
   .prefault({});
 
@@ -63,9 +69,44 @@ const relaySchema = z.strictObject({
   timeout: duration('2m').describe('deadline for one command reply from the next hop (the final dot included)'),
 });
 
+const mxSchema = z
+  .strictObject({
+    port: z.number().int().min(1).max(65535).default(25).describe('port of the MX hosts'),
+    require_tls: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('recipient domains (and their subdomains) that must get STARTTLS; without it their mail is deferred, never sent in clear'),
+    tls_verify: z.boolean().default(false).describe('verify MX certificates (most MX hosts have none that verify)'),
+    max_connections_per_domain: z.number().int().positive().default(5).describe('connections open at once to one recipient domain'),
+    connect_timeout: duration('30s').describe('deadline for connecting to one MX host'),
+    timeout: duration('5m').describe('deadline for one command reply from an MX host (the final dot included)'),
+    dns_timeout: duration('30s').describe('deadline for the MX and address lookups of one domain'),
+    ignore_ipv6: z.boolean().default(false).describe('never deliver over IPv6'),
+    block_local_addresses: z
+      .boolean()
+      .default(true)
+      .describe('refuse MX hosts that resolve to loopback, private or our own addresses (turn off only for tests)'),
+  })
+  .prefault({});
+
+const routeSchema = z.strictObject({
+  domains: z.array(z.string().min(1)).min(1).describe('recipient domains; ".example.org" also matches its subdomains'),
+  transport: z.enum(['relay', 'mx']).describe('how mail to these domains leaves'),
+});
+
+const dsnSchema = z
+  .strictObject({
+    from: z.string().default('').describe('sender of delivery status notifications; empty means MAILER-DAEMON@hostname'),
+    delay_warning: duration('0s').describe('warn the sender once a recipient has been deferred this long (0: never)'),
+  })
+  .prefault({});
+
 const deliverySchema = z
   .strictObject({
-    relay: relaySchema.optional().describe('the next hop; without it accepted mail stays deferred'),
+    relay: relaySchema.optional().describe('the next hop; when set it is the default transport, otherwise direct MX delivery is'),
+    mx: mxSchema.describe('direct delivery to the recipient domain\'s MX hosts'),
+    routes: z.array(routeSchema).default([]).describe('per-domain choice of transport, first match wins: [[delivery.routes]]'),
+    dsn: dsnSchema.describe('delivery status notifications (bounces) to senders'),
     concurrency: z.number().int().positive().default(20).describe('messages delivered at the same time'),
     poll_interval: duration('1s').describe('how often the queue is checked for due mail (new mail starts at once)'),
     retry_min: duration('5m').describe('first retry delay; doubles each attempt'),
@@ -120,3 +161,6 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type RelayConfig = z.output<typeof relaySchema>;
+export type MxConfig = z.output<typeof mxSchema>;
+export type DsnConfig = z.output<typeof dsnSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
