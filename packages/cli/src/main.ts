@@ -8,9 +8,9 @@
 import { Command } from 'commander';
 import { init } from './commands/init.js';
 import { check, show } from './commands/config.js';
-import { explain, list } from './commands/queue.js';
+import { explain, flush, hold, list, release, remove, showMessage } from './commands/queue.js';
 import { start } from './commands/start.js';
-import { reportError } from './exit.js';
+import { EX, reportError } from './exit.js';
 
 function run(fn: () => Promise<number> | number): () => Promise<void> {
   return async () => {
@@ -52,16 +52,47 @@ config
   .description('print the effective configuration as TOML')
   .action((o: { config?: string; nonDefault?: boolean }) => run(() => show(o))());
 
-const queue = program.command('queue').description('look at the mail queue');
+const usageExit = (err: { exitCode: number }): never => process.exit(err.exitCode === 0 ? EX.OK : EX.USAGE);
+const queue = program
+  .command('queue')
+  .description('look at and change the mail queue (works whether smarthold runs or not)')
+  // A usage error in a queue command (or mailq) exits 64 (EX_USAGE) instead of commander's 1; --help exits 0.
+  .exitOverride(usageExit);
 queue
   .command('list')
-  .alias('mailq')
   .option(...cfgOpt)
   .option('--json', 'JSON Lines with postqueue -j field names')
   .description('list messages with recipients still pending')
   .action((o: { config?: string; json?: boolean }) => run(() => list(o))());
+queue
+  .command('show <queue_id>')
+  .option(...cfgOpt)
+  .option('--json', 'the full record as JSON')
+  .description('one message: envelope, each recipient with attempts, next attempt and last reply, relay, dsn, and the hook trace')
+  .action((id: string, o: { config?: string; json?: boolean }) => run(() => showMessage(id, o))());
+queue
+  .command('flush [queue_id]')
+  .option(...cfgOpt)
+  .description('make deferred recipients (of one message, or all) due now')
+  .action((id: string | undefined, o: { config?: string }) => run(() => flush(id, o))());
+queue
+  .command('delete <queue_id|ALL>')
+  .option(...cfgOpt)
+  .description('delete a message (records and body), or every queued message with the word ALL')
+  .action((id: string, o: { config?: string }) => run(() => remove(id, o))());
+queue
+  .command('hold <queue_id>')
+  .option(...cfgOpt)
+  .description('put active and deferred recipients on hold')
+  .action((id: string, o: { config?: string }) => run(() => hold(id, o))());
+queue
+  .command('release <queue_id>')
+  .option(...cfgOpt)
+  .description('release held recipients: active, due now')
+  .action((id: string, o: { config?: string }) => run(() => release(id, o))());
 program
   .command('mailq')
+  .exitOverride(usageExit)
   .option(...cfgOpt)
   .option('--json', 'JSON Lines with postqueue -j field names')
   .description('alias of queue list')

@@ -1,88 +1,13 @@
 // The smarthold command as a user runs it: a real process, real sockets, signals.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { SmtpTestClient, needService, queueIdOf, sendMail, startCaptureSink } from '@smarthold/core';
+import { cleanup, cli, config, freePort, startProcess, tmp } from './test-process.js';
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'smarthold-cli-'));
-  dirs.push(d);
-  return d;
-}
-
-function cli(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-interface Running {
-  child: ChildProcess;
-  smtpPort: number;
-  log: string[];
-}
-
-function startProcess(configFile: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, 'start', '-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => {
-      reject(new Error(`smarthold did not start:\n${log.join('\n')}`));
-    }, 20_000);
-    child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        log.push(line);
-        if (line.includes('"smarthold started"')) {
-          clearTimeout(t);
-          const j = JSON.parse(line) as { smtp: { port: number }[] };
-          resolve({ child, smtpPort: j.smtp[0]?.port ?? 0, log });
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`smarthold exited ${String(code)}:\n${log.join('\n')}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => {
-        resolve(p);
-      });
-    });
-  });
-}
-
-function config(dir: string, relayPort: number, extra = ''): string {
-  const file = path.join(dir, 'smarthold.toml');
-  writeFileSync(
-    file,
-    `[smtp]\nlisten = ["127.0.0.1:0"]\nhostname = "smarthold.test"\n[http]\nlisten = "127.0.0.1:0"\n` +
-      `[delivery]\nretry_min = "200ms"\nretry_max = "500ms"\npoll_interval = "100ms"\n` +
-      `[delivery.relay]\nhost = "127.0.0.1"\nport = ${relayPort}\ntls = "none"\n${extra}`,
-  );
-  return file;
-}
+after(cleanup);
 
 describe('smarthold as a process', () => {
   test('SIGKILL right after the 250, restart: the message is delivered', async () => {

@@ -12,8 +12,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { DeliveryScheduler } from './delivery/scheduler.js';
-import { RelayTransport } from './delivery/relay.js';
-import { noRouteTransport, type Transport } from './delivery/transport.js';
+import type { MxResolver } from './delivery/mx.js';
+import { createTransport } from './delivery/router.js';
+import type { Transport } from './delivery/transport.js';
 import { createHttp, listenHttp } from './http/server.js';
 import { JobScheduler } from './jobs.js';
 import { createLogger } from './log.js';
@@ -37,12 +38,16 @@ export interface StartOptions {
   readonly configFile?: string | undefined;
   /** Raw config tables merged over the file (tests, embedding). */
   readonly config?: Record<string, unknown>;
+  /** Where relative paths resolve when there is no config file (default: the working directory). */
+  readonly baseDir?: string;
   /** Plugin manifests handed in directly; matched by name against `plugins` in the config. */
   readonly plugins?: readonly PluginManifest[];
   readonly log?: Logger;
   readonly clock?: Clock;
   /** Replaces the transport chosen from the config (tests). */
   readonly transport?: Transport;
+  /** DNS for MX delivery (tests inject a fake); default node:dns. */
+  readonly resolver?: MxResolver;
 }
 
 /** A running instance. */
@@ -82,12 +87,12 @@ export async function openStore(config: Config): Promise<{ store: SqliteQueueSto
  * await app.stop();
  */
 export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold> {
-  const loaded = loadConfig(opts.configFile, opts.config ?? {});
+  const loaded = loadConfig(opts.configFile, opts.config ?? {}, opts.baseDir);
   const { config } = loaded;
   const log = opts.log ?? createLogger({ level: config.log.level });
   const clock = opts.clock ?? systemClock;
   const { store, spool } = await openStore(config);
-  await recoverSpool(store, spool, clock, log);
+  await recoverSpool(store, spool, log);
   const metrics = new Metrics(store);
   const jobs = new JobScheduler(log);
   const http = config.http.enabled
@@ -128,11 +133,7 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
     },
   });
   const ingress = new Ingress({ config, host, spool, committer, clock, log, metrics });
-  const transport =
-    opts.transport ?? (config.delivery.relay ? new RelayTransport(config.delivery.relay, ingress.hostname) : noRouteTransport);
-  if (!config.delivery.relay && !opts.transport) {
-    log.warn('no next hop configured ([delivery.relay]); accepted mail stays deferred until one is');
-  }
+  const transport = opts.transport ?? createTransport(config, { ourName: ingress.hostname, resolver: opts.resolver });
   let httpPort = 0;
   if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
   await ingress.listen();
@@ -141,6 +142,12 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
     pollMs: config.delivery.poll_interval,
     leaseMs: config.delivery.lease,
     retry: { minMs: config.delivery.retry_min, maxMs: config.delivery.retry_max, lifetimeMs: config.delivery.lifetime },
+    dsn: {
+      submit: (m) => committer.submit('dsn', m),
+      hostname: ingress.hostname,
+      from: config.delivery.dsn.from,
+      delayWarningMs: config.delivery.dsn.delay_warning,
+    },
   });
   scheduler.start();
   jobs.start();

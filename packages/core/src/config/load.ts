@@ -12,6 +12,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { SmartholdError } from '../errors.js';
 import { isTable } from '../util/merge.js';
+import { checkRoutes } from './checks.js';
 import { type Config, configSchema } from './schema.js';
 
 /** A loaded configuration with where it came from. */
@@ -118,6 +119,12 @@ export function validateConfig(raw: Table, sources: ReadonlyMap<string, string>)
       key,
     });
   }
+  try {
+    checkRoutes(result.data.delivery);
+  } catch (err) {
+    const where = sourceOf(sources, 'delivery.routes') ?? '(options)';
+    throw new SmartholdError('SMARTHOLD_CONFIG_INVALID', `${where}: ${(err as Error).message}`, { file: where, key: 'delivery.routes' });
+  }
   return result.data;
 }
 
@@ -135,11 +142,11 @@ export function defaultConfigPath(cwd = process.cwd()): string | undefined {
  * @example
  * const { config } = loadConfig('/etc/smarthold/smarthold.toml');
  */
-export function loadConfig(file: string | undefined, overrides: Table = {}): LoadedConfig {
+export function loadConfig(file: string | undefined, overrides: Table = {}, baseDirWithoutFile: string = process.cwd()): LoadedConfig {
   const sources = new Map<string, string>();
   const raw: Table = {};
   const files: string[] = [];
-  let baseDir = process.cwd();
+  let baseDir = baseDirWithoutFile;
   if (file !== undefined) {
     const main = path.resolve(file);
     baseDir = path.dirname(main);

@@ -51,7 +51,8 @@ describe('next-hop replies become per-recipient states', () => {
 
   test('disconnect after the final dot: deferred, then delivered once the peer behaves', async () => {
     let drops = 0;
-    sink.script = { data: () => (drops++ < 1 ? 'drop' : undefined) };
+    // Only this test's message is dropped: bounce reports from earlier tests reach the same sink.
+    sink.script = { data: (m) => (m.to.includes('y@example.net') && drops++ < 1 ? 'drop' : undefined) };
     const r = await t.send('a@example.org', ['y@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['deferred']);
@@ -60,14 +61,25 @@ describe('next-hop replies become per-recipient states', () => {
 });
 
 describe('no next hop', () => {
+  // Without [delivery.relay], MX delivery is the default: the next hop comes from DNS. When DNS
+  // cannot answer (SERVFAIL here, from a fake resolver) mail stays deferred with a clear reason.
   test('accepted mail stays deferred with a clear reason', async () => {
-    const t = await startTestSmarthold({ sink: false });
+    const asked: string[] = [];
+    const servfail = (q: string) => {
+      asked.push(q);
+      return Promise.reject(Object.assign(new Error(`${q}: SERVFAIL`), { code: 'ESERVFAIL' }));
+    };
+    const t = await startTestSmarthold({
+      sink: false,
+      resolver: { resolveMx: (d) => servfail(`MX ${d}`), resolve4: (h) => servfail(`A ${h}`), resolve6: (h) => servfail(`AAAA ${h}`) },
+    });
     try {
       const r = await t.send('a@example.org', ['b@example.net'], MSG);
       assert.equal(r.code, 250);
       const id = queueIdOf(r) ?? '';
       await t.waitForState(id, ['deferred']);
-      assert.match((await t.app.store.get(id))?.recipients[0]?.delay_reason ?? '', /no next hop configured/);
+      assert.match((await t.app.store.get(id))?.recipients[0]?.delay_reason ?? '', /DNS lookup of the MX records of example\.net failed \(ESERVFAIL\)/);
+      assert.ok(asked.includes('MX example.net'));
     } finally {
       await t.stop();
     }

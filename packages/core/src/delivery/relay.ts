@@ -25,11 +25,12 @@ export class RelayTransport implements Transport {
       name: ourName,
       maxConnections: cfg.max_connections,
       maxMessagesPerConnection: cfg.max_messages_per_connection,
+      tlsRequiredBy: '[delivery.relay] tls = "required"',
     });
   }
 
   deliver(job: DeliveryJob): Promise<TransportResult[]> {
-    return this.pool.send(job.from, job.to, job.openBody(), job.size);
+    return this.pool.send(job.from, job.to, () => job.openBody(), job.size);
   }
 
   close(): Promise<void> {

@@ -5,7 +5,10 @@
  * retried after the lease runs out), hands each message to the transport,
  * and records per recipient: delivered, deferred (with the next attempt from
  * the retry policy) or bounced. New mail starts at once (kick); otherwise the
- * queue is polled. Ingress never calls it except to kick.
+ * queue is polled. Ingress never calls it except to kick. Recipients that
+ * fail for good are reported to the sender (one DSN per message and attempt,
+ * queued before the failure is recorded and before the body leaves the
+ * spool); delay warnings likewise, once per recipient (delivery/dsn.ts).
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
@@ -13,6 +16,7 @@ import type { PluginHost } from '../plugin/host.js';
 import type { Spool } from '../store/spool.js';
 import type { Claim, QueueStore, RecipientUpdate } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
+import { DsnNotifier, type DsnNotifierOptions, type DsnRecipient } from './dsn.js';
 import { expired, retryDelay, type RetryPolicy } from './retry.js';
 import type { Transport } from './transport.js';
 
@@ -21,7 +25,14 @@ export interface SchedulerOptions {
   readonly pollMs: number;
   readonly leaseMs: number;
   readonly retry: RetryPolicy;
+  /** Bounces and delay warnings to senders; without it, none are sent. */
+  readonly dsn?: DsnNotifierOptions | undefined;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The reason recorded when a claimed message's body is gone. */
+const MISSING_BODY = 'message body missing from the spool';
 
 export class DeliveryScheduler {
   private inFlight = 0;
@@ -31,6 +42,7 @@ export class DeliveryScheduler {
   private stopped = true;
   private ticking = false;
   private again = false;
+  private readonly dsn: DsnNotifier | undefined;
 
   constructor(
     private readonly store: QueueStore,
@@ -41,7 +53,9 @@ export class DeliveryScheduler {
     private readonly log: Logger,
     private readonly metrics: Metrics | undefined,
     private readonly opts: SchedulerOptions,
-  ) {}
+  ) {
+    this.dsn = opts.dsn ? new DsnNotifier(spool, clock, log, opts.dsn) : undefined;
+  }
 
   start(): void {
     this.stopped = false;
@@ -104,7 +118,13 @@ export class DeliveryScheduler {
     const now0 = this.clock.now();
     if ((await this.spool.size(claim.queueId)) === undefined) {
       this.log.error({ queue_id: claim.queueId }, 'spool file missing; recipients bounced');
-      await this.store.fail(claim.queueId, 'message body missing from the spool', now0);
+      // Report first: if that fails, the lease retries the whole claim (nothing was delivered).
+      await this.dsn?.notify(
+        'failed',
+        claim,
+        claim.recipients.map((r) => ({ address: r.address, status: '4.3.0', reply: MISSING_BODY, relay: '', lastAttempt: now0 })),
+      );
+      await this.store.fail(claim.queueId, MISSING_BODY, now0);
       return;
     }
     const results = await this.transport.deliver({
@@ -115,7 +135,7 @@ export class DeliveryScheduler {
       openBody: () => this.spool.open(claim.queueId),
     });
     const now = this.clock.now();
-    const updates: RecipientUpdate[] = [];
+    let updates: Mutable<RecipientUpdate>[] = [];
     for (const r of claim.recipients) {
       const res = results.find((x) => x.recipient === r.address);
       const attempts = r.attempts + 1;
@@ -129,7 +149,6 @@ export class DeliveryScheduler {
       } else state = 'deferred';
       const nextAttemptAt = state === 'deferred' ? now + retryDelay(this.opts.retry, attempts) : now;
       updates.push({ id: r.id, state, attempts, nextAttemptAt, delayReason: state === 'delivered' ? '' : reason, relay: res?.relay ?? '', dsn: res?.dsn ?? '' });
-      this.metrics?.deliveries.inc({ status: state });
       this.log.info(
         {
           queue_id: claim.queueId,
@@ -144,6 +163,17 @@ export class DeliveryScheduler {
         `${r.address}: ${state}`,
       );
     }
+    // The queue tool may have deleted or held the message while this attempt ran.
+    const current = await this.store.states(claim.queueId);
+    if (!current.size) {
+      this.log.info({ queue_id: claim.queueId }, 'message deleted during delivery; results, reports and hooks dropped');
+      await this.spool.remove(claim.queueId);
+      return;
+    }
+    // A retry does not undo an operator's hold; delivered and bounced really happened.
+    updates = updates.filter((u) => u.state !== 'deferred' || current.get(u.id) === 'active' || current.get(u.id) === 'deferred');
+    await this.report(claim, updates, now);
+    for (const u of updates) this.metrics?.deliveries.inc({ status: u.state });
     await this.store.update(updates, now);
     if (await this.store.isFinished(claim.queueId)) await this.spool.remove(claim.queueId);
     if (this.host) {
@@ -159,6 +189,44 @@ export class DeliveryScheduler {
           relay: u.relay,
           attempts: u.attempts,
         });
+      }
+    }
+  }
+
+  /**
+   * Queues the DSNs this attempt owes, before its results are recorded (a
+   * crash in between gives a duplicate report, never a lost one). A bounce
+   * that cannot be queued leaves its recipients deferred, so a later attempt
+   * bounces them again and reports it then; a delay warning that cannot be
+   * queued is tried again on the next attempt.
+   */
+  private async report(claim: Claim, updates: Mutable<RecipientUpdate>[], now: number): Promise<void> {
+    const dsn = this.dsn;
+    if (!dsn || !claim.sender) return;
+    const addressOf = (u: RecipientUpdate): string => claim.recipients.find((r) => r.id === u.id)?.address ?? '';
+    const entry = (u: RecipientUpdate): DsnRecipient => ({ address: addressOf(u), status: u.dsn, reply: u.delayReason, relay: u.relay, lastAttempt: now });
+    const bounced = updates.filter((u) => u.state === 'bounced');
+    if (bounced.length) {
+      try {
+        await dsn.notify('failed', claim, bounced.map(entry));
+      } catch (err) {
+        this.log.error({ err, queue_id: claim.queueId }, 'could not queue the bounce report; the failed recipients stay deferred and are retried');
+        for (const u of bounced) {
+          u.state = 'deferred';
+          u.nextAttemptAt = now + retryDelay(this.opts.retry, u.attempts);
+        }
+      }
+    }
+    const warnAfter = dsn.opts.delayWarningMs;
+    if (warnAfter > 0 && now - claim.arrivalTime >= warnAfter) {
+      const due = updates.filter((u) => u.state === 'deferred' && !claim.recipients.find((r) => r.id === u.id)?.delayWarnedAt);
+      if (due.length) {
+        try {
+          await dsn.notify('delayed', claim, due.map(entry), { willRetryUntil: claim.arrivalTime + this.opts.retry.lifetimeMs });
+          for (const u of due) u.delayWarnedAt = now;
+        } catch (err) {
+          this.log.error({ err, queue_id: claim.queueId }, 'could not queue the delay warning; tried again on the next attempt');
+        }
       }
     }
   }

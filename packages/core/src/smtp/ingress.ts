@@ -20,6 +20,7 @@ import { runDataPhase, type DataPhaseDeps } from './data-phase.js';
 import { reply, verdictReply, type SmtpReply } from './reply.js';
 import { type ConnState, newTx, sessionInfo, txView } from './session.js';
 import { newQueueId } from '../util/queue-id.js';
+import { DiskGuard } from '../store/disk.js';
 import { networkList } from '../util/networks.js';
 import type { CommandVerdict } from '../plugin/verdict.js';
 
@@ -38,9 +39,11 @@ export class Ingress {
   readonly hostname: string;
   readonly listeners: Listener[] = [];
   private readonly log: Logger;
+  private readonly disk: DiskGuard;
 
   constructor(private readonly deps: Omit<DataPhaseDeps, 'hostname'>) {
     patchSmtpServer();
+    this.disk = new DiskGuard(deps.config.store.dir, deps.config.smtp.queue_min_free, () => deps.clock.now());
     this.relay = networkList(deps.config.smtp.relay_networks);
     this.hostname = deps.config.smtp.hostname || os.hostname();
     this.log = deps.log.child({ component: 'smtpd' });
@@ -94,7 +97,8 @@ export class Ingress {
         );
       },
       onMailFrom: (address, session, cb) => {
-        this.onMail(address.address, Boolean(address.args && (address.args as Record<string, unknown>)['SMTPUTF8']), session).then(
+        const args = (address.args || {}) as Record<string, unknown>;
+        this.onMail(address.address, Boolean(args['SMTPUTF8']), Number(args['SIZE']) || 0, session).then(
           (r) => {
             cb(r ?? null);
           },
@@ -208,10 +212,14 @@ export class Ingress {
     return undefined;
   }
 
-  private async onMail(address: string, smtpUtf8: boolean, session: SMTPServerSession): Promise<SmtpReply | undefined> {
+  private async onMail(address: string, smtpUtf8: boolean, size: number, session: SMTPServerSession): Promise<SmtpReply | undefined> {
     const c = this.conn(session);
     const bad = checkAddress(address, { smtpUtf8, allowLiterals: this.deps.config.smtp.address_literals, role: 'sender' });
     if (bad) return bad;
+    if (!(await this.disk.hasRoom(size))) {
+      this.log.warn({ dir: this.deps.config.store.dir, min_free: this.deps.config.smtp.queue_min_free }, 'queue file system nearly full: refusing mail');
+      return reply(452, '4.3.1', 'Insufficient system storage, try again later');
+    }
     const now = this.deps.clock.now();
     const tx = newTx(newQueueId(now), address, now);
     const info = sessionInfo(session, this.relay);

@@ -47,7 +47,17 @@ const m001 = (dialect: Dialect): Migration => ({
   },
 });
 
+/** 002: when a delay warning was queued for a recipient (0: none yet), so it is sent once. */
+const m002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('recipients')
+      .addColumn('delay_warned_at', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 /** Migrations by name, in order. */
 export function queueMigrations(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '001_queue': m001(dialect) }) };
+  return { getMigrations: () => Promise.resolve({ '001_queue': m001(dialect), '002_delay_warned': m002 }) };
 }

@@ -5,16 +5,18 @@
  * bodies no pending message refers to are leftovers of a crash between the
  * spool rename and the database commit (never acknowledged), or of one after
  * the last delivery (no longer needed): removed. A
- * pending message whose body is missing is reported and its recipients
- * bounced, never delivered half. Leases of deliveries cut short are released
+ * pending message whose body is missing, or whose size differs from what
+ * was committed (truncated, damaged), is reported and its body moved aside
+ * to spool/corrupt/: never delivered half. The delivery scheduler then finds
+ * no body, bounces the recipients and tells the sender (DSN), as for a body
+ * lost at any other time. Leases of deliveries cut short are released
  * so they are retried at once (at-least-once delivery).
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../util/clock.js';
 import type { Spool } from './spool.js';
 import type { QueueStore } from './types.js';
 
-export async function recoverSpool(store: QueueStore, spool: Spool, clock: Clock, log: Logger): Promise<void> {
+export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger): Promise<void> {
   const leases = await store.releaseLeases();
   if (leases) log.warn({ count: leases }, 'released delivery leases of a process that stopped mid-delivery; those recipients are retried now (a duplicate is possible, a loss is not)');
   const temps = spool.sweepTemp();
@@ -27,9 +29,13 @@ export async function recoverSpool(store: QueueStore, spool: Spool, clock: Clock
     }
   }
   for (const id of pending) {
-    if ((await spool.size(id)) === undefined) {
-      log.error({ queue_id: id }, 'message body missing from the spool; recipients bounced');
-      await store.fail(id, 'message body missing from the spool', clock.now());
+    const size = await spool.size(id);
+    const expected = (await store.get(id))?.message_size;
+    if (size === undefined) {
+      log.error({ queue_id: id }, 'message body missing from the spool; its recipients will be bounced');
+    } else if (size !== expected) {
+      const aside = await spool.moveAside(id);
+      log.error({ queue_id: id, size, expected, moved_to: aside }, 'damaged spool entry moved aside; its recipients will be bounced, nothing is delivered from it');
     }
   }
 }

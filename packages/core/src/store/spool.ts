@@ -131,6 +131,14 @@ export class Spool {
     await rm(this.pathOf(queueId), { force: true });
   }
 
+  /** Moves a damaged body to spool/corrupt/ for the operator to look at; returns its new path. */
+  async moveAside(queueId: string): Promise<string> {
+    mkdirSync(this.corruptDir, { recursive: true });
+    const target = path.join(this.corruptDir, queueId);
+    await rename(this.pathOf(queueId), target);
+    return target;
+  }
+
   /** Removes temp files left by a crash (never acknowledged, so never owed). Returns their ids. */
   sweepTemp(): string[] {
     const names = readdirSync(this.tmpDir);

@@ -24,6 +24,7 @@ import {
   type RecipientRecord,
   type RecipientState,
   type RecipientUpdate,
+  type RemovedMessage,
 } from './types.js';
 
 interface MessagesTable {
@@ -50,6 +51,8 @@ interface RecipientsTable {
   relay: string;
   dsn: string;
   updated_at: number;
+  /** Migration 002: when a delay warning was queued (0: none). */
+  delay_warned_at: Generated<number>;
 }
 /** The queue tables as Kysely sees them. */
 export interface QueueDatabase {
@@ -134,6 +137,7 @@ export class SqliteQueueStore implements QueueStore {
           'recipients.id',
           'recipients.address',
           'recipients.attempts',
+          'recipients.delay_warned_at',
           'messages.queue_id',
           'messages.sender',
           'messages.size',
@@ -145,7 +149,7 @@ export class SqliteQueueStore implements QueueStore {
         .orderBy('recipients.next_attempt_at')
         .limit(limit * 50)
         .execute();
-      const byMessage = new Map<string, Claim & { recipients: { id: number; address: string; attempts: number }[] }>();
+      const byMessage = new Map<string, Claim & { recipients: { id: number; address: string; attempts: number; delayWarnedAt: number }[] }>();
       for (const r of due) {
         let c = byMessage.get(r.queue_id);
         if (!c) {
@@ -153,7 +157,7 @@ export class SqliteQueueStore implements QueueStore {
           c = { queueId: r.queue_id, sender: r.sender, size: r.size, arrivalTime: r.arrival_time, recipients: [] };
           byMessage.set(r.queue_id, c);
         }
-        c.recipients.push({ id: r.id, address: r.address, attempts: r.attempts });
+        c.recipients.push({ id: r.id, address: r.address, attempts: r.attempts, delayWarnedAt: r.delay_warned_at });
       }
       const ids = [...byMessage.values()].flatMap((c) => c.recipients.map((r) => r.id));
       if (ids.length) {
@@ -182,11 +186,18 @@ export class SqliteQueueStore implements QueueStore {
             relay: u.relay,
             dsn: u.dsn,
             updated_at: now,
+            ...(u.delayWarnedAt === undefined ? {} : { delay_warned_at: u.delayWarnedAt }),
           })
           .where('id', '=', u.id)
+          .$if(u.state === 'deferred', (q) => q.where('state', 'in', DUE_STATES))
           .execute();
       }
     });
+  }
+
+  async states(queueId: string): Promise<Map<number, RecipientState>> {
+    const rows = await this.db.selectFrom('recipients').select(['id', 'state']).where('queue_id', '=', queueId).execute();
+    return new Map(rows.map((r) => [r.id, r.state]));
   }
 
   async nextDue(): Promise<number | undefined> {
@@ -313,5 +324,27 @@ export class SqliteQueueStore implements QueueStore {
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  async flush(queueId: string | undefined, now: number): Promise<number> {
+    let q = this.db.updateTable('recipients').set({ next_attempt_at: now }).where('state', '=', 'deferred').where('next_attempt_at', '>', now);
+    if (queueId !== undefined) q = q.where('queue_id', '=', queueId);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async remove(queueId: string, now: number): Promise<RemovedMessage | undefined> {
+    // Writes first (DELETE ... RETURNING): the transaction takes the write lock at once, so a
+    // delivery claiming the message meanwhile is serialised before or after it, never in between.
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx.deleteFrom('recipients').where('queue_id', '=', queueId).returning(['state', 'lease_until']).execute();
+      const msg = await trx.deleteFrom('messages').where('queue_id', '=', queueId).returning('queue_id').executeTakeFirst();
+      if (!msg) return undefined;
+      return {
+        recipients: rows.length,
+        pending: rows.filter((r) => PENDING_STATES.includes(r.state)).length,
+        inFlight: rows.some((r) => r.lease_until > now),
+      };
+    });
   }
 }

@@ -43,6 +43,8 @@ export interface ClaimedRecipient {
   readonly id: number;
   readonly address: string;
   readonly attempts: number;
+  /** When a delay warning was queued for this recipient; 0 or absent: none yet. */
+  readonly delayWarnedAt?: number;
 }
 
 /** A claimed message with the recipients due now. */
@@ -63,6 +65,8 @@ export interface RecipientUpdate {
   readonly delayReason: string;
   readonly relay: string;
   readonly dsn: string;
+  /** Set when a delay warning was queued for the recipient in this attempt (left unchanged when absent). */
+  readonly delayWarnedAt?: number;
 }
 
 /** One recipient as listings show it (postqueue -j field names where they exist). */
@@ -104,8 +108,15 @@ export interface QueueStore {
   commit(message: NewMessage): Promise<void>;
   /** Claims up to `limit` messages with recipients due at `now`, leasing them until now+leaseMs. */
   claim(now: number, limit: number, leaseMs: number): Promise<Claim[]>;
-  /** Records delivery results (and clears the lease). */
+  /**
+   * Records delivery results (and clears the lease). A `deferred` result is
+   * not written over a recipient that left active/deferred meanwhile (an
+   * operator's hold wins over a retry); delivered and bounced are facts and
+   * are always written.
+   */
   update(updates: readonly RecipientUpdate[], now: number): Promise<void>;
+  /** The current state of each recipient of a message (empty when the message was deleted). */
+  states(queueId: string): Promise<Map<number, RecipientState>>;
   /** The earliest next_attempt_at among pending active/deferred recipients. */
   nextDue(): Promise<number | undefined>;
   /** Messages that still have recipients in the given states (default: pending ones). */
@@ -128,4 +139,28 @@ export interface QueueStore {
   /** Moves a message's recipients from one state to another; returns how many moved. */
   move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Makes deferred recipients due at `now` (of one message, or of all when
+   * `queueId` is undefined); a running instance claims them on its next poll.
+   * Returns how many were waiting for a later attempt.
+   */
+  flush(queueId: string | undefined, now: number): Promise<number>;
+  /**
+   * Deletes a message's records (its recipients, then the message) for
+   * `queue delete`. The spool body is the caller's to remove, unless
+   * `inFlight` says a delivery holds a lease on it at `now`: the delivery then
+   * still reads it and removes it when the attempt ends. Undefined when there
+   * is no such message.
+   */
+  remove(queueId: string, now: number): Promise<RemovedMessage | undefined>;
+}
+
+/** What {@link QueueStore.remove} deleted. */
+export interface RemovedMessage {
+  /** Recipients the message had (in any state). */
+  readonly recipients: number;
+  /** Of those, still pending (active, deferred, hold). */
+  readonly pending: number;
+  /** True when a delivery of the message held a lease at the time. */
+  readonly inFlight: boolean;
 }

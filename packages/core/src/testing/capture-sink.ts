@@ -58,6 +58,7 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
   const attempts: string[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   const sink: { script: SinkScript } = { script };
+  const timers = new Set<NodeJS.Timeout>();
   const server = new SMTPServer({
     // Used only when smarthold's smtp-server patch is loaded in this process: no greeting pause.
     ...({ greetingPause: () => 0 } as object),
@@ -66,6 +67,7 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
     hideSTARTTLS: true,
     logger: false,
     disableReverseLookup: true,
+    closeTimeout: 1000,
     size: 0,
     onMailFrom(address, _session, cb) {
       attempts.push(address.address);
@@ -85,8 +87,9 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
         };
+        // Decided as soon as the message is read; only the reply waits for dataDelayMs.
+        const f = sink.script.data?.(msg);
         const answer = (): void => {
-          const f = sink.script.data?.(msg);
           if (f === 'drop') {
             // A peer that dies after the final dot, before replying.
             for (const c of server.connections) {
@@ -103,8 +106,11 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
           for (const w of [...waiters]) if (messages.length >= w.n) w.resolve();
           cb(null, 'Ok: captured');
         };
-        if (sink.script.dataDelayMs) setTimeout(answer, sink.script.dataDelayMs);
-        else answer();
+        if (sink.script.dataDelayMs) {
+          const timer = setTimeout(answer, sink.script.dataDelayMs);
+          timers.add(timer);
+          timer.unref();
+        } else answer();
       });
     },
   });
@@ -139,6 +145,7 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
         server.close(() => {
           resolve();
         });

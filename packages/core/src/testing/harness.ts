@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startSmarthold, type Smarthold } from '../app.js';
+import type { MxResolver } from '../delivery/mx.js';
 import { createLogger, silentLogger, type Logger } from '../log.js';
 import type { PluginManifest } from '../plugin/api.js';
 import type { RecipientState } from '../store/types.js';
@@ -22,8 +23,10 @@ export interface TestSmartholdOptions {
   /** Config tables merged over the test defaults. */
   readonly config?: Record<string, unknown>;
   readonly plugins?: readonly PluginManifest[];
-  /** false: no next hop at all; otherwise a sink is started (or the one given is used). */
+  /** false: no relay (MX delivery is then the default); otherwise a sink is started (or the one given is used) as the relay. */
   readonly sink?: CaptureSink | false;
+  /** Fake DNS for MX delivery (never let a test query real DNS). */
+  readonly resolver?: MxResolver;
   /** Reuse a store directory (restart tests). */
   readonly dir?: string;
   readonly clock?: Clock;
@@ -62,6 +65,7 @@ export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promi
       plugins: opts.plugins ?? [],
       log,
       ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.resolver ? { resolver: opts.resolver } : {}),
     });
   } catch (err) {
     if (opts.sink === undefined) await sink?.close();
