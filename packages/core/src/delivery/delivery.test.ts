@@ -1,7 +1,7 @@
 // Delivery against a scriptable next hop over real sockets.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startCaptureSink, type CaptureSink } from '../testing/capture-sink.js';
+import type { CaptureSink } from '../testing/capture-sink.js';
 import { startTestSmarthold, type TestSmarthold } from '../testing/harness.js';
 import { queueIdOf } from '../testing/smtp-client.js';
 
@@ -11,13 +11,11 @@ describe('next-hop replies become per-recipient states', () => {
   let sink: CaptureSink;
   let t: TestSmarthold;
   before(async () => {
-    sink = await startCaptureSink();
-    t = await startTestSmarthold({ sink });
+    t = await startTestSmarthold();
+    if (!t.sink) throw new Error('the harness starts a sink');
+    sink = t.sink;
   });
-  after(async () => {
-    await t.stop();
-    await sink.close();
-  });
+  after(() => t.stop());
 
   test('4xx at RCPT: deferred with the reply kept, then delivered on retry', async () => {
     let refusals = 0;

@@ -208,13 +208,11 @@ describe('bounces end to end', () => {
   let sink: CaptureSink;
   let t: TestSmarthold;
   before(async () => {
-    sink = await startCaptureSink();
-    t = await startTestSmarthold({ sink });
+    t = await startTestSmarthold();
+    if (!t.sink) throw new Error('the harness starts a sink');
+    sink = t.sink;
   });
-  after(async () => {
-    await t.stop();
-    await sink.close();
-  });
+  after(() => t.stop());
 
   test('550 at RCPT for one of two recipients: one DSN from <> to the sender', async () => {
     sink.script = { rcpt: (to) => (to === 'nobody@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined) };
