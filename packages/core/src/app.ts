@@ -112,6 +112,7 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
     log,
     clock,
     dataDir: config.store.dir,
+    database: { db: store.db, dialect: 'sqlite' },
     hookTimeoutMs: config.smtp.hook_timeout,
     sources: loaded.sources,
     http: (plugin, register) => {

@@ -45,3 +45,4 @@ export {
   checkGtubeIsHeld,
   type ScannerUnderTest,
 } from './testing/scanner-checks.js';
+export type { Kysely, Migration } from 'kysely';

@@ -15,6 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely, Migration } from 'kysely';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from '../util/clock.js';
@@ -165,6 +166,22 @@ export interface JobOptions {
   readonly everyMs: number;
 }
 
+/**
+ * A plugin's own tables in smarthold's database (the same SQLite file or
+ * PostgreSQL database as the queue), through Kysely. Name tables after the
+ * plugin (`forward_limit_counters`), write migrations with Kysely's schema
+ * builder so they run on both dialects, and keep them in order: they are
+ * tracked per plugin and never edited once shipped.
+ */
+export interface PluginData {
+  // Each plugin brings its own table types; the host cannot know them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Applies this plugin's migrations (by name, in name order) that have not run yet. */
+  migrate(migrations: Readonly<Record<string, Migration>>): Promise<void>;
+}
+
 /** What `setup(ctx)` receives. Everything a plugin does with the host goes through here. */
 export interface PluginContext<Config = unknown> {
   /** The plugin's name. */
@@ -191,6 +208,8 @@ export interface PluginContext<Config = unknown> {
   submit(message: SubmitMessage): Promise<string>;
   /** Registers a function to run at shutdown. */
   onClose(fn: () => Promise<void> | void): void;
+  /** The plugin's own tables in smarthold's database. */
+  readonly data: PluginData;
 }
 
 /** A plugin manifest: the default export of a plugin module. */

@@ -1,6 +1,8 @@
 // The plugin contract end to end: services between plugins, start-up errors, explain.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { test } from 'node:test';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { isSmartholdError } from '../errors.js';
 import { explainText } from '../explain.js';
@@ -92,4 +94,42 @@ test('a plugin config error names the plugin, the key and the allowed values', a
 test('a plugin for another API major is refused', async () => {
   const old = definePlugin({ name: 'old', version: '1.0.0', core: '^2', setup: () => undefined });
   await assert.rejects(startTestSmarthold({ plugins: [old], config: { plugins: ['old'] } }), (e: unknown) => isSmartholdError(e, 'SMARTHOLD_PLUGIN_API_MISMATCH'));
+});
+
+test("a plugin's own tables: migrations run once, per plugin, and the data persists across restarts", async () => {
+  let db: Kysely<{ counter_hits: { sender: string; n: number } }> | undefined;
+  const counter = definePlugin({
+    name: 'counter',
+    version: '1.0.0',
+    core: '^1',
+    async setup(ctx) {
+      await ctx.data.migrate({
+        '001_init': {
+          async up(d) {
+            await d.schema.createTable('counter_hits').addColumn('sender', 'text', (c) => c.primaryKey()).addColumn('n', 'integer', (c) => c.notNull()).execute();
+          },
+        },
+      });
+      db = ctx.data.db;
+      ctx.hook('mail', async (tx) => {
+        await ctx.data.db
+          .insertInto('counter_hits')
+          .values({ sender: tx.from, n: 1 })
+          .onConflict((oc) => oc.column('sender').doUpdateSet((eb) => ({ n: eb('counter_hits.n', '+', 1) })))
+          .execute();
+        return verdict.next();
+      });
+    },
+  });
+  const first = await startTestSmarthold({ plugins: [counter], config: { plugins: ['counter'] } });
+  await first.send('a@example.org', ['b@example.net'], 'Subject: 1\r\n\r\nx\r\n');
+  await first.stop({ keepDir: true });
+  const second = await startTestSmarthold({ plugins: [counter], config: { plugins: ['counter'] }, dir: first.dir });
+  try {
+    await second.send('a@example.org', ['b@example.net'], 'Subject: 2\r\n\r\nx\r\n');
+    assert.deepEqual(await db?.selectFrom('counter_hits').selectAll().executeTakeFirst(), { sender: 'a@example.org', n: 2 });
+  } finally {
+    await second.stop();
+    rmSync(first.dir, { recursive: true, force: true });
+  }
 });

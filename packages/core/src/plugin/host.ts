@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type Kysely, type Migration, Migrator } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { formatIssues } from '../config/load.js';
@@ -47,6 +48,12 @@ export interface HostDeps {
   readonly http: (plugin: string, register: (app: FastifyInstance) => void | Promise<void>) => void;
   readonly job: (plugin: string, name: string, opts: JobOptions, run: () => Promise<void>) => void;
   readonly submit: (plugin: string, message: SubmitMessage) => Promise<string>;
+  /** smarthold's database, for plugins' own tables. */
+  readonly database: {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly db: Kysely<any>;
+    readonly dialect: 'sqlite' | 'postgres';
+  };
   readonly combiners?: ReadonlyMap<string, ServiceCombiner>;
   readonly observe?: HookObserver;
 }
@@ -212,6 +219,26 @@ export class PluginHost {
       submit: (message) => this.deps.submit(name, message),
       onClose: (fn) => {
         this.closers.push(fn);
+      },
+      data: {
+        db: this.deps.database.db,
+        dialect: this.deps.database.dialect,
+        migrate: async (migrations: Readonly<Record<string, Migration>>) => {
+          // Tracked per plugin, so two plugins' "001_init" never collide.
+          const table = `smarthold_migrations_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;
+          const migrator = new Migrator({
+            db: this.deps.database.db,
+            provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
+            migrationTableName: table,
+            migrationLockTableName: `${table}_lock`,
+          });
+          const { error } = await migrator.migrateToLatest();
+          if (error) {
+            throw new SmartholdError('SMARTHOLD_PLUGIN_SETUP', `plugin "${name}": migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
+              cause: error,
+            });
+          }
+        },
       },
     };
   }
