@@ -6,6 +6,7 @@
  * jobs. Stop order is the reverse: stop accepting, let sessions and
  * deliveries finish, close plugins and the store.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -26,6 +27,7 @@ import { combineScanners } from './spam/combine.js';
 import type { SpamScanner } from './spam/contract.js';
 import { Ingress, type Listener } from './smtp/ingress.js';
 import { Committer } from './store/committer.js';
+import { lockStoreDir } from './store/lock.js';
 import { recoverSpool } from './store/recover.js';
 import { Spool } from './store/spool.js';
 import { SqliteQueueStore } from './store/sqlite.js';
@@ -91,7 +93,36 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
   const { config } = loaded;
   const log = opts.log ?? createLogger({ level: config.log.level });
   const clock = opts.clock ?? systemClock;
+  // What start-up acquired, released in reverse order by stop() or by a failed start.
+  const teardown: (() => Promise<unknown> | undefined)[] = [];
+  const release = async (): Promise<void> => {
+    for (const fn of teardown.splice(0).reverse()) await fn();
+  };
+  try {
+    return await assemble(opts, loaded, log, clock, teardown, release);
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function assemble(
+  opts: StartOptions,
+  loaded: LoadedConfig,
+  log: Logger,
+  clock: Clock,
+  teardown: (() => Promise<unknown> | undefined)[],
+  release: () => Promise<void>,
+): Promise<Smarthold> {
+  const { config } = loaded;
+  mkdirSync(config.store.dir, { recursive: true });
+  const unlock = lockStoreDir(config.store.dir);
+  teardown.push(() => {
+    unlock();
+    return undefined;
+  });
   const { store, spool } = await openStore(config);
+  teardown.push(() => store.close());
   await recoverSpool(store, spool, log);
   const metrics = new Metrics(store);
   const jobs = new JobScheduler(log);
@@ -108,6 +139,7 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
   const combiners = new Map<string, ServiceCombiner>([
     ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],
   ]);
+  if (http) teardown.push(() => http.close());
   const host = await PluginHost.create(config, await loadPlugins(loaded, opts.plugins ?? []), {
     log,
     clock,
@@ -133,12 +165,11 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
       metrics.hookSeconds.observe({ plugin, hook }, s);
     },
   });
+  teardown.push(() => host.close());
   const ingress = new Ingress({ config, host, spool, committer, clock, log, metrics });
   const transport = opts.transport ?? createTransport(config, { ourName: ingress.hostname, resolver: opts.resolver });
-  let httpPort = 0;
-  if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
-  await ingress.listen();
-  scheduler = new DeliveryScheduler(store, spool, transport, host, clock, log.child({ component: 'delivery' }), metrics, {
+  teardown.push(() => transport.close());
+  const running = new DeliveryScheduler(store, spool, transport, host, clock, log.child({ component: 'delivery' }), metrics, {
     concurrency: config.delivery.concurrency,
     pollMs: config.delivery.poll_interval,
     leaseMs: config.delivery.lease,
@@ -150,10 +181,18 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
       delayWarningMs: config.delivery.dsn.delay_warning,
     },
   });
-  scheduler.start();
+  scheduler = running;
+  let graceMs = 10_000;
+  teardown.push(() => running.stop(graceMs));
+  teardown.push(() => jobs.stop());
+  let httpPort = 0;
+  if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
+  // Released first on stop: no new sessions, and open ones finish before delivery stops.
+  teardown.push(() => ingress.close());
+  await ingress.listen();
+  running.start();
   jobs.start();
   log.info({ plugins: host.plugins.map((p) => p.manifest.name), smtp: ingress.listeners, http: httpPort || 'off' }, 'smarthold started');
-  const running = scheduler;
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -170,17 +209,11 @@ export async function startSmarthold(opts: StartOptions = {}): Promise<Smarthold
     kick: () => {
       running.kick();
     },
-    stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        await ingress.close();
-        await running.stop(graceMs);
-        await jobs.stop();
-        await transport.close();
-        await host.close();
-        await http?.close();
-        await store.close();
+    stop(grace = 10_000) {
+      graceMs = grace;
+      stopping ??= release().then(() => {
         log.info('smarthold stopped');
-      })();
+      });
       return stopping;
     },
   };

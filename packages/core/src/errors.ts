@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   SMARTHOLD_HOOK_TIMEOUT: 'a hook overran its deadline',
   SMARTHOLD_HOOK_FAILED: 'a hook threw',
   SMARTHOLD_STORE_WRITE: 'the store or the spool could not be written',
+  SMARTHOLD_STORE_LOCKED: 'another smarthold process uses the same store directory',
   SMARTHOLD_STORE_CORRUPT: 'a spool entry is missing or damaged',
   SMARTHOLD_NOT_FOUND: 'no message with that queue id',
   SMARTHOLD_DATA_TIMEOUT: 'the DATA phase overran its deadline',
