@@ -1,6 +1,6 @@
 // ESLint flat config for the smarthold monorepo.
 //
-// What it does: lints every package's TypeScript sources (`packages/*/src`)
+// What it does: lints every package's TypeScript sources (`packages/*/src`, `examples/*/src`)
 // with typescript-eslint's strict type-checked preset, with
 // `no-floating-promises` on (STYLE.md point 9), and gives the plain `.mjs`
 // build/test scripts a small set of basic correctness rules.
@@ -19,7 +19,7 @@ export default defineConfig(
     ],
   },
   {
-    files: ['packages/*/src/**/*.ts'],
+    files: ['packages/*/src/**/*.ts', 'examples/*/src/**/*.ts'],
     extends: [tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
@@ -41,7 +41,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['packages/*/src/**/*.test.ts'],
+    files: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     rules: {
       // node:test's test()/describe()/it() return promises that the runner
       // itself awaits; calling them at top level is the documented usage.

@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { init } from './commands/init.js';
 import { check, show } from './commands/config.js';
+import { pluginInfo, pluginList, pluginNew } from './commands/plugin.js';
 import { explain, flush, hold, list, release, remove, showMessage } from './commands/queue.js';
 import { start } from './commands/start.js';
 import { EX, reportError } from './exit.js';
@@ -104,5 +105,34 @@ program
   .option('--json', 'the full record as JSON')
   .description('why a message went where it went: each hook call, its verdict and duration')
   .action((id: string, o: { config?: string; json?: boolean }) => run(() => explain(id, o))());
+
+const plugin = program
+  .command('plugin')
+  .description('scaffold a plugin package, or show the plugins a config loads')
+  .exitOverride(usageExit);
+plugin
+  .command('new <name>')
+  .option('--dir <dir>', 'where to create smarthold-plugin-NAME/ (default: the working directory)')
+  .option(
+    '--link [checkout]',
+    'depend on @smarthold/core and @smarthold/testkit in a smarthold checkout (file:); the default when run from one',
+  )
+  .option('--no-link', 'depend on the published @smarthold/core and @smarthold/testkit')
+  .description(
+    'create smarthold-plugin-NAME/: a TypeScript plugin package with a test, ready for npm install && npm test',
+  )
+  .action((name: string, o: { dir?: string; link?: boolean | string }) => run(() => pluginNew(name, o))());
+plugin
+  .command('list')
+  .option(...cfgOpt)
+  .option('--json', 'JSON Lines, one plugin per line')
+  .description('the plugins the configuration loads, in run order, with what each provides and requires')
+  .action((o: { config?: string; json?: boolean }) => run(() => pluginList(o))());
+plugin
+  .command('info <name>')
+  .option(...cfgOpt)
+  .option('--json', 'the manifest facts and the config JSON Schema as JSON')
+  .description("one plugin: description, services, and its config section's keys and defaults")
+  .action((name: string, o: { config?: string; json?: boolean }) => run(() => pluginInfo(name, o))());
 
 await program.parseAsync();

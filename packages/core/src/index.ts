@@ -46,3 +46,9 @@ export {
   type ScannerUnderTest,
 } from './testing/scanner-checks.js';
 export type { Kysely, Migration } from 'kysely';
+// For @smarthold/testkit's socket-less session driver: the pieces ingress uses.
+export { ResultsStore } from './plugin/results.js';
+export type { HostDeps, MessageDecision, ServiceCombiner } from './plugin/host.js';
+export { verdictReply, reply as smtpReply, SmtpReply } from './smtp/reply.js';
+export { receivedLine, type ReceivedInfo } from './smtp/received.js';
+export type { MxResolver, MxRecord } from './delivery/mx.js';
