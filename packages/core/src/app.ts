@@ -21,10 +21,9 @@ import { JobScheduler } from './jobs.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { PluginManifest } from './plugin/api.js';
-import { PluginHost, type ServiceCombiner } from './plugin/host.js';
+import { PluginHost } from './plugin/host.js';
 import { loadPlugins } from './plugin/load.js';
-import { combineScanners } from './spam/combine.js';
-import type { SpamScanner } from './spam/contract.js';
+import { serviceCombiners } from './spam/combine.js';
 import { Ingress, type Listener } from './smtp/ingress.js';
 import { Committer } from './store/committer.js';
 import { lockStoreDir } from './store/lock.js';
@@ -136,9 +135,6 @@ async function assemble(
   // Assigned once delivery is built below; the committer's kick is a no-op until then.
   let scheduler: DeliveryScheduler | undefined = undefined;
   const committer = new Committer(spool, store, clock, log, () => scheduler?.kick());
-  const combiners = new Map<string, ServiceCombiner>([
-    ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],
-  ]);
   if (http) teardown.push(() => http.close());
   const host = await PluginHost.create(config, await loadPlugins(loaded, opts.plugins ?? []), {
     log,
@@ -160,7 +156,7 @@ async function assemble(
       jobs.add(plugin, name, o.everyMs, run);
     },
     submit: (plugin, m) => committer.submit(plugin, m),
-    combiners,
+    combiners: serviceCombiners(config.scanning),
     observe: (plugin, hook, s) => {
       metrics.hookSeconds.observe({ plugin, hook }, s);
     },

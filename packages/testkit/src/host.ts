@@ -12,11 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  combineScanners,
   createLogger,
   loadConfig,
   openStore,
   PluginHost,
+  Committer,
+  Metrics,
+  type DataPhaseDeps,
+  type QueueStore,
+  serviceCombiners,
   silentLogger,
   systemClock,
   type Clock,
@@ -25,8 +29,6 @@ import {
   type LoadedPlugin,
   type Logger,
   type PluginManifest,
-  type ServiceCombiner,
-  type SpamScanner,
   type SubmitMessage,
 } from '@smarthold/core';
 
@@ -63,6 +65,10 @@ export interface TestHost {
   readonly clock: Clock;
   /** The temporary store directory (database, plugin data directories). */
   readonly dir: string;
+  /** The DATA phase's dependencies: core's real spool, committer and store in `dir`. */
+  readonly dataPhase: DataPhaseDeps;
+  /** The throw-away queue store (what a transaction committed is in it). */
+  readonly store: QueueStore;
   /** Messages plugins submitted, in order. */
   readonly submitted: SubmittedMessage[];
   /** Jobs plugins registered. */
@@ -107,9 +113,6 @@ export async function createTestHost(plugins: readonly PluginManifest[], opts: T
   const jobs: CollectedJob[] = [];
   const httpPlugins: string[] = [];
   let submittedCount = 0;
-  const combiners = new Map<string, ServiceCombiner>([
-    ['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), config.scanning)],
-  ]);
   const inline: LoadedPlugin[] = plugins.map((manifest) => ({ manifest, spec: manifest.name, source: '(inline)' }));
   let host: PluginHost;
   try {
@@ -132,18 +135,30 @@ export async function createTestHost(plugins: readonly PluginManifest[], opts: T
         submitted.push({ ...message, plugin, queueId });
         return Promise.resolve(queueId);
       },
-      combiners,
+      combiners: serviceCombiners(config.scanning),
     });
   } catch (err) {
     await opened.store.close();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const committer = new Committer(opened.spool, opened.store, clock, log, () => undefined);
   return {
     host,
     config,
     clock,
     dir,
+    store: opened.store,
+    dataPhase: {
+      config,
+      hostname: config.smtp.hostname || 'smarthold.test',
+      host,
+      spool: opened.spool,
+      committer,
+      clock,
+      log,
+      metrics: new Metrics(opened.store),
+    },
     submitted,
     jobs,
     httpPlugins,

@@ -5,24 +5,22 @@
  * and smtp/data-phase.ts): connect; helo (run at MAIL, with the transaction's
  * results); mail; rcpt for each recipient (a refused recipient is left out,
  * an untrusted unauthenticated client gets "Relay access denied"); then the
- * data and queue hooks through PluginHost.message, with smarthold's Received
- * line in front of the message when `[smtp] received_header` is on. A refusal
- * at connect, helo or mail ends the run, as it ends the SMTP transaction.
- * Replies come from core's verdictReply. It does not spool, commit or deliver:
- * the outcome per recipient is reported instead.
+ * DATA phase, which is core's own runDataPhase (spool with our Received line,
+ * line-end, size and loop checks, data and queue hooks, commit into the
+ * throw-away store of the test host). A refusal at connect, helo or mail ends
+ * the run, as it ends the SMTP transaction. Replies come from core's reply
+ * functions. Nothing is delivered: the outcome per recipient is reported.
  */
 import { Readable } from 'node:stream';
 import {
-  headerList,
   newQueueId,
-  parseHeaders,
-  receivedLine,
-  ResultsStore,
+  newTx,
+  runDataPhase,
   smtpReply,
-  verdictReply,
+  checkRecipient,
+  commandReply,
   type CommandVerdict,
   type MessageDecision,
-  type MessageTransaction,
   type MessageVerdict,
   type PluginManifest,
   type RecipientOutcome,
@@ -129,18 +127,9 @@ function ok(code: number, enhanced: string, text: string): StageReply {
 }
 
 /** As ingress: reject gets the stage's default code, tempfail 451 4.3.0; continue/accept no refusal. */
-function commandReply(v: CommandVerdict, code: number): StageReply | undefined {
-  if (v.kind === 'reject') return toStage(verdictReply(v, { code, enhanced: '5.7.1' }));
-  if (v.kind === 'tempfail') return toStage(verdictReply(v, { code: 451, enhanced: '4.3.0' }));
-  return undefined;
-}
-
-/** The header block: the bytes before the first empty line (RFC 5322 §2.1). */
-function headerBlock(raw: Buffer): Buffer {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  const ends = [crlf, lf].filter((i) => i >= 0);
-  return ends.length ? raw.subarray(0, Math.min(...ends)) : raw;
+function stageReply(v: CommandVerdict, code: number): StageReply | undefined {
+  const r = commandReply(v, { code, enhanced: '5.7.1' });
+  return r && toStage(r);
 }
 
 /**
@@ -168,7 +157,9 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
   const submittedBefore = t.submitted.length;
   const now = clock.now();
   const queueId = newQueueId(now);
-  const results = new ResultsStore();
+  // The transaction as ingress keeps it (recipients are added as RCPT accepts them).
+  const state = newTx(queueId, input.from, now);
+  const results = state.results;
   const replies: { connect?: StageReply; helo?: StageReply; mail?: StageReply; rcpt: Record<string, StageReply>; data?: StageReply } = { rcpt: {} };
   const verdicts: { connect?: CommandVerdict; helo?: CommandVerdict; mail?: CommandVerdict; rcpt: Record<string, CommandVerdict>; data?: MessageResult } = {
     rcpt: {},
@@ -189,7 +180,7 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
 
   // Connect: a refusal is 421 (tempfail) or 554 (reject), and the connection closes.
   verdicts.connect = await host.connect(session);
-  const refused = commandReply(verdicts.connect, 554);
+  const refused = stageReply(verdicts.connect, 554);
   if (refused) {
     replies.connect = verdicts.connect.kind === 'tempfail' ? toStage(smtpReply(421, refused.enhanced, refused.lines)) : refused;
     return done();
@@ -199,24 +190,24 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
   // HELO hooks run at the first MAIL, with that transaction's results (as ingress does).
   const helo = session.helo ?? '';
   verdicts.helo = await host.helo(session, helo, results);
-  replies.helo = commandReply(verdicts.helo, 550) ?? ok(250, '2.0.0', `${config.smtp.hostname} Hello ${helo}`);
+  replies.helo = stageReply(verdicts.helo, 550) ?? ok(250, '2.0.0', `${config.smtp.hostname} Hello ${helo}`);
   if (replies.helo.code >= 400) return done();
 
-  const to: string[] = [];
+  const to = state.to;
   const tx = (): Transaction => ({ queueId, session, from: input.from, to: [...to], results: results.view('core') });
   verdicts.mail = await host.mail(tx(), results);
-  replies.mail = commandReply(verdicts.mail, 550) ?? ok(250, '2.1.0', 'Accepted');
+  replies.mail = stageReply(verdicts.mail, 550) ?? ok(250, '2.1.0', 'Accepted');
   if (replies.mail.code >= 400) return done();
 
   for (const rcpt of input.to) {
-    if (to.length >= config.smtp.max_recipients) {
-      replies.rcpt[rcpt] = toStage(smtpReply(452, '4.5.3', 'Too many recipients'));
-    } else if (!session.trustedNetwork && session.user === undefined) {
-      replies.rcpt[rcpt] = toStage(smtpReply(554, '5.7.1', `<${rcpt}>: Relay access denied`));
+    // smarthold's own checks first (address, limit, relay access), exactly as ingress applies them.
+    const refused = checkRecipient(config.smtp, { address: rcpt, smtpUtf8: true, accepted: to.length, session });
+    if (refused) {
+      replies.rcpt[rcpt] = toStage(refused);
     } else {
       const v = await host.rcpt(tx(), rcpt, results);
       verdicts.rcpt[rcpt] = v;
-      const r = commandReply(v, 550);
+      const r = stageReply(v, 550);
       if (r) replies.rcpt[rcpt] = r;
       else {
         replies.rcpt[rcpt] = ok(250, '2.1.5', 'Accepted');
@@ -231,44 +222,26 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
     return done();
   }
 
-  const original = Buffer.isBuffer(input.message) ? input.message : Buffer.from(input.message);
-  const prefix = config.smtp.received_header
-    ? receivedLine({
-        helo: session.helo,
-        clientHostname: session.clientHostname,
-        remoteAddress: session.remoteAddress,
-        hostname: config.smtp.hostname,
-        esmtp: true,
-        tls: session.tls,
-        auth: session.user !== undefined,
-        queueId,
-        recipients: to,
-        date: new Date(now),
-      })
-    : '';
-  const relayed = Buffer.concat([Buffer.from(prefix), original]);
-  const mtx: MessageTransaction = {
-    ...tx(),
-    headers: headerList(parseHeaders(headerBlock(original))),
-    size: relayed.length,
-    openMessage: () => Readable.from([relayed]),
-  };
-  const decision = await host.message(mtx, results);
-  verdicts.data = decision;
-  if (decision.kind === 'tempfail' || decision.kind === 'reject') {
-    const r = toStage(verdictReply(decision));
-    replies.data = r;
-    if (decision.kind === 'reject' && decision.hold) {
-      // Refused to the client but kept in the hold queue (data-phase.ts).
-      accepted = true;
-      for (const rcpt of to) outcomes[rcpt] = { kind: 'hold', reason: decision.hold.reason };
-    } else {
-      for (const rcpt of to) outcomes[rcpt] = { kind: decision.kind === 'reject' ? 'rejected' : 'tempfailed', reply: r };
-    }
-    return done(relayed);
+  // The DATA phase is core's own (smtp/data-phase.ts): spooled with our Received line, line ends,
+  // size and loop checks, the data and queue hooks, and the commit into the throw-away store.
+  const raw = Buffer.isBuffer(input.message) ? input.message : Buffer.from(input.message);
+  const r = await runDataPhase(t.dataPhase, Readable.from([raw]), session, true, state, () => false);
+  if (r.decision) verdicts.data = r.decision;
+  replies.data = r.ok ? ok(250, '2.0.0', r.text.replace(/^2\.0\.0 /, '')) : toStage(r.reply);
+  const stored = await t.store.get(queueId);
+  accepted = stored !== undefined;
+  for (const rcpt of to) {
+    const state = stored?.recipients.find((x) => x.address === rcpt);
+    if (state?.state === 'hold') outcomes[rcpt] = { kind: 'hold', reason: state.delay_reason };
+    else if (state?.state === 'discarded') outcomes[rcpt] = { kind: 'discard', reason: state.delay_reason };
+    else if (state) outcomes[rcpt] = { kind: 'deliver' };
+    else outcomes[rcpt] = { kind: replies.data.code >= 500 ? 'rejected' : 'tempfailed', reply: replies.data };
   }
-  accepted = true;
-  for (const rcpt of to) outcomes[rcpt] = decision.outcomes.get(rcpt) ?? { kind: 'deliver' };
-  replies.data = ok(250, '2.0.0', `Ok: queued as ${queueId}`);
-  return done(relayed);
+  return done(stored ? await readAll(t.dataPhase.spool.open(queueId)) : undefined);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
 }

@@ -35,8 +35,11 @@ export interface DataPhaseDeps {
   readonly metrics: Metrics;
 }
 
-/** The outcome of the DATA phase: a reply error, or the 250 text. */
-export type DataResult = { ok: true; text: string } | { ok: false; reply: SmtpReply };
+/** What the data and queue hooks decided (present once they ran). */
+export type DataDecision = Awaited<ReturnType<PluginHost['message']>>;
+
+/** The outcome of the DATA phase: a reply error, or the 250 text; with the hooks' decision when they ran. */
+export type DataResult = ({ ok: true; text: string } | { ok: false; reply: SmtpReply }) & { decision?: DataDecision };
 
 function toRecipient(address: string, o: RecipientOutcome | undefined): NewRecipient {
   if (!o || o.kind === 'deliver') return { address, state: 'active' };
@@ -61,11 +64,12 @@ export async function runDataPhase(
   const { config, log, metrics } = deps;
   const base = { queue_id: tx.queueId, from: tx.from, session: session.id, client: session.remoteAddress };
   let writer: SpoolWriter | undefined;
+  let decided: { decision?: DataDecision } = {};
   const fail = async (r: SmtpReply, result: string, why: string): Promise<DataResult> => {
     await writer?.abort();
     metrics.messages.inc({ result });
     log.info({ ...base, to: tx.to, status: result, reason: why }, `message ${result}: ${why}`);
-    return { ok: false, reply: r };
+    return { ok: false, reply: r, ...decided };
   };
   try {
     writer = await deps.spool.create(tx.queueId);
@@ -110,6 +114,7 @@ export async function runDataPhase(
       openMessage: () => spooled.open(),
     };
     const decision = await deps.host.message(mtx, tx.results);
+    decided = { decision };
     if (aborted()) return await fail(DEADLINE(), 'tempfail', 'DATA deadline');
     if (decision.kind === 'tempfail' || (decision.kind === 'reject' && !decision.hold)) {
       return await fail(verdictReply(decision), decision.kind === 'reject' ? 'rejected' : 'tempfail', 'plugin verdict');
@@ -138,8 +143,8 @@ export async function runDataPhase(
       { ...base, to: recipients.map((r) => `${r.address}:${r.state}`), size: got.size, nrcpt: recipients.length, status },
       `message ${status}`,
     );
-    if (decision.kind === 'reject') return { ok: false, reply: verdictReply(decision) };
-    return { ok: true, text: `2.0.0 Ok: queued as ${tx.queueId}` };
+    if (decision.kind === 'reject') return { ok: false, reply: verdictReply(decision), decision };
+    return { ok: true, text: `2.0.0 Ok: queued as ${tx.queueId}`, decision };
   } catch (err) {
     log.error({ ...base, err }, 'could not accept message');
     return await fail(LOCAL_ERROR(), 'tempfail', `local error: ${(err as Error).message}`);

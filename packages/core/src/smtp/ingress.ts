@@ -17,12 +17,12 @@ import { openConnections, forgetConnection, patchSmtpServer } from './patch.js';
 import { checkAddress } from './address.js';
 import { checkPassword } from './auth.js';
 import { runDataPhase, type DataPhaseDeps } from './data-phase.js';
-import { reply, verdictReply, type SmtpReply } from './reply.js';
+import { commandReply, reply, type SmtpReply } from './reply.js';
+import { checkRecipient } from './policy.js';
 import { type ConnState, newTx, sessionInfo, txView } from './session.js';
 import { newQueueId } from '../util/queue-id.js';
 import { DiskGuard } from '../store/disk.js';
 import { networkList } from '../util/networks.js';
-import type { CommandVerdict } from '../plugin/verdict.js';
 
 /** A running listener. */
 export interface Listener {
@@ -198,18 +198,12 @@ export class Ingress {
       throw reply(421, '4.7.0', 'Too many connections from your address, try again later');
     }
     const v = await this.deps.host.connect(sessionInfo(session, this.relay));
-    const r = this.commandReply(v, { code: 554, enhanced: '5.7.1' });
+    const r = commandReply(v, { code: 554, enhanced: '5.7.1' });
     if (r) {
       this.deps.metrics.connectionsRefused.inc();
       // A refused connection gets 421 (tempfail) or 554 (reject), then the library closes it.
       throw v.kind === 'tempfail' ? reply(421, r.enhanced, r.lines) : r;
     }
-  }
-
-  private commandReply(v: CommandVerdict, stage: { code: number; enhanced: string }): SmtpReply | undefined {
-    if (v.kind === 'reject') return verdictReply(v, stage);
-    if (v.kind === 'tempfail') return verdictReply(v, { code: 451, enhanced: '4.3.0' });
-    return undefined;
   }
 
   private async onMail(address: string, smtpUtf8: boolean, size: number, session: SMTPServerSession): Promise<SmtpReply | undefined> {
@@ -226,10 +220,10 @@ export class Ingress {
     const helo = session.hostNameAppearsAs;
     if (c.heloChecked !== helo) {
       c.heloChecked = helo;
-      c.heloVerdictReply = this.commandReply(await this.deps.host.helo(info, helo, tx.results), { code: 550, enhanced: '5.7.1' });
+      c.heloVerdictReply = commandReply(await this.deps.host.helo(info, helo, tx.results), { code: 550, enhanced: '5.7.1' });
     }
     if (c.heloVerdictReply) return c.heloVerdictReply;
-    const r = this.commandReply(await this.deps.host.mail(txView(tx, info), tx.results), { code: 550, enhanced: '5.7.1' });
+    const r = commandReply(await this.deps.host.mail(txView(tx, info), tx.results), { code: 550, enhanced: '5.7.1' });
     if (r) return r;
     c.tx = tx;
     return undefined;
@@ -239,16 +233,18 @@ export class Ingress {
     const c = this.conn(session);
     const tx = c.tx;
     if (!tx) return reply(503, '5.5.1', 'Need MAIL command');
-    const smtp = this.deps.config.smtp;
-    const bad = checkAddress(address, { smtpUtf8: session.envelope.smtpUtf8 ?? false, allowLiterals: smtp.address_literals, role: 'recipient' });
-    if (bad) return bad;
-    if (tx.to.length >= smtp.max_recipients) return reply(452, '4.5.3', 'Too many recipients');
     const info = sessionInfo(session, this.relay);
-    if (!info.trustedNetwork && info.user === undefined) {
-      this.log.info({ queue_id: tx.queueId, client: info.remoteAddress, to: address }, 'relay access denied');
-      return reply(554, '5.7.1', `<${address}>: Relay access denied`);
+    const refused = checkRecipient(this.deps.config.smtp, {
+      address,
+      smtpUtf8: session.envelope.smtpUtf8 ?? false,
+      accepted: tx.to.length,
+      session: info,
+    });
+    if (refused) {
+      if (refused.responseCode === 554) this.log.info({ queue_id: tx.queueId, client: info.remoteAddress, to: address }, 'relay access denied');
+      return refused;
     }
-    const r = this.commandReply(await this.deps.host.rcpt(txView(tx, info), address, tx.results), { code: 550, enhanced: '5.7.1' });
+    const r = commandReply(await this.deps.host.rcpt(txView(tx, info), address, tx.results), { code: 550, enhanced: '5.7.1' });
     if (r) return r;
     tx.to.push(address);
     return undefined;

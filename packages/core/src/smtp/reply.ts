@@ -7,7 +7,7 @@
  * patched send (smtp/patch.ts). Every line fits in 512 octets (RFC 5321
  * §4.5.3.1.5). It does not decide verdicts.
  */
-import type { RejectVerdict, TempfailVerdict } from '../plugin/verdict.js';
+import type { CommandVerdict, RejectVerdict, TempfailVerdict } from '../plugin/verdict.js';
 
 /** An SMTP reply carried as an error, as smtp-server expects. */
 export class SmtpReply extends Error {
@@ -65,4 +65,14 @@ export function verdictReply(v: RejectVerdict | TempfailVerdict, stage?: { code?
   const code = v.code !== undefined && String(v.code).startsWith(cls) && v.code >= 400 && v.code < 600 ? v.code : (stage?.code ?? d.code);
   const enhanced = v.enhanced?.startsWith(cls + '.') ? v.enhanced : (stage?.enhanced ?? d.enhanced);
   return reply(code, enhanced, v.text ?? d.text);
+}
+
+/**
+ * The reply for a command-hook verdict (connect, helo, mail, rcpt), or
+ * undefined when the command goes on. `stage` gives a reject's default code.
+ */
+export function commandReply(v: CommandVerdict, stage: { code: number; enhanced: string }): SmtpReply | undefined {
+  if (v.kind === 'reject') return verdictReply(v, stage);
+  if (v.kind === 'tempfail') return verdictReply(v, { code: 451, enhanced: '4.3.0' });
+  return undefined;
 }

@@ -8,6 +8,7 @@
  * keeps each one's verdict in `parts`. A scanner that throws (tempfail policy)
  * makes the combined scan throw: fail closed.
  */
+import type { ServiceCombiner } from '../plugin/host.js';
 import type { ScanVerdict, SpamScanner } from './contract.js';
 
 export interface CombinePolicy {
@@ -62,4 +63,9 @@ export function combineScanners(scanners: readonly SpamScanner[], p: CombinePoli
     };
   }
   return combined;
+}
+
+/** The service combiners smarthold installs in its plugin host: several `spam-scanner` providers become one. */
+export function serviceCombiners(scanning: CombinePolicy): Map<string, ServiceCombiner> {
+  return new Map<string, ServiceCombiner>([['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), scanning)]]);
 }
