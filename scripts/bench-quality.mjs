@@ -60,7 +60,11 @@ async function bench(scanner, sets, workers, label) {
   const started = performance.now();
   const result = await benchScanner(scanner, { sets, concurrency: workers, onMessage });
   if (!values.quiet && process.stderr.isTTY) process.stderr.write('\n');
-  return { ...result, concurrency: workers, wallSeconds: Math.round((performance.now() - started) / 100) / 10 };
+  return {
+    ...result,
+    concurrency: workers,
+    wallSeconds: Math.round((performance.now() - started) / 100) / 10,
+  };
 }
 
 const sets = await Promise.all(

@@ -28,8 +28,18 @@ export async function render() {
     const mod = await import(`@smarthold/plugin-${name}`);
     const manifest = mod.default;
     if (!manifest?.config) continue;
-    parts.push(`# Plugin \`${manifest.name}\` (\`@smarthold/plugin-${name}\`)`, '', manifest.description ?? '', '');
-    parts.push(renderReference({ type: 'object', properties: { [`plugin.${manifest.name}`]: inputSchema(manifest.config) } }));
+    parts.push(
+      `# Plugin \`${manifest.name}\` (\`@smarthold/plugin-${name}\`)`,
+      '',
+      manifest.description ?? '',
+      '',
+    );
+    parts.push(
+      renderReference({
+        type: 'object',
+        properties: { [`plugin.${manifest.name}`]: inputSchema(manifest.config) },
+      }),
+    );
   }
   return parts.join('\n') + '\n';
 }

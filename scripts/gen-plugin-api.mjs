@@ -40,7 +40,12 @@ function docOf(node) {
 const links = (s) => s.replace(/\{@link\s+([^}\s|]+)(?:\s*\|\s*([^}]+))?\}/g, (_m, a, b) => `\`${b ?? a}\``);
 
 const isExported = (node) => ts.getCombinedModifierFlags(node) & ts.ModifierFlags.Export;
-const oneLine = (s) => s.replace(/\s*\n\s*/g, ' ').replace(/\(\s+/g, '(').replace(/,\s*\)/g, ')').replace(/\s+\)/g, ')');
+const oneLine = (s) =>
+  s
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\(\s+/g, '(')
+    .replace(/,\s*\)/g, ')')
+    .replace(/\s+\)/g, ')');
 
 function renderDoc(doc, out) {
   if (doc.text) out.push(links(doc.text), '');
@@ -53,14 +58,18 @@ function memberLine(sf, m) {
   let sig;
   if (ts.isPropertySignature(m) || ts.isPropertyDeclaration(m)) {
     const ro = m.modifiers?.some((x) => x.kind === ts.SyntaxKind.ReadonlyKeyword) ? 'readonly ' : '';
-    const init = ts.isPropertyDeclaration(m) && m.initializer && !m.type ? ` = ${m.initializer.getText(sf)}` : '';
+    const init =
+      ts.isPropertyDeclaration(m) && m.initializer && !m.type ? ` = ${m.initializer.getText(sf)}` : '';
     sig = `${ro}${m.name.getText(sf)}${m.questionToken ? '?' : ''}${m.type ? ': ' + m.type.getText(sf) : ''}${init}`;
   } else if (ts.isMethodSignature(m) || ts.isMethodDeclaration(m)) {
     const tp = m.typeParameters ? `<${m.typeParameters.map((p) => p.getText(sf)).join(', ')}>` : '';
     sig = `${m.name.getText(sf)}${m.questionToken ? '?' : ''}${tp}(${m.parameters.map((p) => p.getText(sf)).join(', ')})${m.type ? ': ' + m.type.getText(sf) : ''}`;
   } else if (ts.isConstructorDeclaration(m)) {
     sig = `constructor(${m.parameters.map((p) => p.getText(sf)).join(', ')})`;
-  } else if (ts.isPropertyAssignment(m) && (ts.isArrowFunction(m.initializer) || ts.isFunctionExpression(m.initializer))) {
+  } else if (
+    ts.isPropertyAssignment(m) &&
+    (ts.isArrowFunction(m.initializer) || ts.isFunctionExpression(m.initializer))
+  ) {
     const f = m.initializer;
     sig = `${m.name.getText(sf)}(${f.parameters.map((p) => p.getText(sf)).join(', ')})${f.type ? ': ' + f.type.getText(sf) : ''}`;
   } else {
@@ -71,7 +80,13 @@ function memberLine(sf, m) {
 
 function render(rel, summary) {
   const file = path.join(root, 'packages/core/src', rel);
-  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(
+    file,
+    readFileSync(file, 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+    ts.ScriptKind.TS,
+  );
   const out = [`## \`${rel}\``, '', summary, ''];
   for (const node of sf.statements) {
     if (ts.isModuleDeclaration(node)) {
@@ -84,25 +99,53 @@ function render(rel, summary) {
       const kind = ts.isClassDeclaration(node) ? 'class' : 'interface';
       const tp = node.typeParameters ? `<${node.typeParameters.map((p) => p.getText(sf)).join(', ')}>` : '';
       const heritage = node.heritageClauses?.map((h) => ' ' + h.getText(sf)).join('') ?? '';
-      out.push(`### ${kind} \`${node.name.text}\``, '', '```ts', `${kind} ${node.name.text}${tp}${heritage}`, '```', '');
+      out.push(
+        `### ${kind} \`${node.name.text}\``,
+        '',
+        '```ts',
+        `${kind} ${node.name.text}${tp}${heritage}`,
+        '```',
+        '',
+      );
       renderDoc(doc, out);
-      const members = node.members.filter((m) => !(m.modifiers ?? []).some((x) => x.kind === ts.SyntaxKind.PrivateKeyword));
+      const members = node.members.filter(
+        (m) => !(m.modifiers ?? []).some((x) => x.kind === ts.SyntaxKind.PrivateKeyword),
+      );
       const params = ts.isClassDeclaration(node)
-        ? node.members.filter(ts.isConstructorDeclaration).flatMap((c) => c.parameters.filter((p) => ts.getCombinedModifierFlags(p) & ts.ModifierFlags.Readonly))
+        ? node.members
+            .filter(ts.isConstructorDeclaration)
+            .flatMap((c) =>
+              c.parameters.filter((p) => ts.getCombinedModifierFlags(p) & ts.ModifierFlags.Readonly),
+            )
         : [];
       if (members.length || params.length) {
         out.push('Members:', '');
-        for (const p of params) out.push(`- \`${oneLine(p.getText(sf).replace(/^readonly /, 'readonly '))}\``);
+        for (const p of params)
+          out.push(`- \`${oneLine(p.getText(sf).replace(/^readonly /, 'readonly '))}\``);
         for (const m of members) out.push(memberLine(sf, m));
         out.push('');
       }
     } else if (ts.isTypeAliasDeclaration(node)) {
-      out.push(`### type \`${node.name.text}\``, '', '```ts', node.getText(sf).replace(/^export /, ''), '```', '');
+      out.push(
+        `### type \`${node.name.text}\``,
+        '',
+        '```ts',
+        node.getText(sf).replace(/^export /, ''),
+        '```',
+        '',
+      );
       renderDoc(doc, out);
     } else if (ts.isFunctionDeclaration(node) && node.name) {
       const tp = node.typeParameters ? `<${node.typeParameters.map((p) => p.getText(sf)).join(', ')}>` : '';
       const sig = `function ${node.name.text}${tp}(\n${node.parameters.map((p) => '  ' + p.getText(sf)).join(',\n')},\n)${node.type ? ': ' + node.type.getText(sf) : ''}`;
-      out.push(`### function \`${node.name.text}\``, '', '```ts', node.parameters.length ? sig : oneLine(sig), '```', '');
+      out.push(
+        `### function \`${node.name.text}\``,
+        '',
+        '```ts',
+        node.parameters.length ? sig : oneLine(sig),
+        '```',
+        '',
+      );
       renderDoc(doc, out);
     } else if (ts.isVariableStatement(node)) {
       for (const d of node.declarationList.declarations) {
@@ -116,7 +159,12 @@ function render(rel, summary) {
           for (const p of init.properties) out.push(memberLine(sf, p));
           out.push('');
         } else {
-          out.push('```ts', `const ${name}${d.type ? ': ' + d.type.getText(sf) : ''}${init ? ' = ' + init.getText(sf) : ''}`, '```', '');
+          out.push(
+            '```ts',
+            `const ${name}${d.type ? ': ' + d.type.getText(sf) : ''}${init ? ' = ' + init.getText(sf) : ''}`,
+            '```',
+            '',
+          );
           renderDoc(doc, out);
         }
       }
@@ -136,7 +184,10 @@ export function renderAll() {
     '',
   ];
   for (const [rel, summary] of sources) parts.push(...render(rel, summary));
-  return parts.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n*$/, '\n');
+  return parts
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .replace(/\n*$/, '\n');
 }
 
 const target = path.join(root, 'docs/reference/plugin-api.md');

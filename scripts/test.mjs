@@ -36,5 +36,8 @@ if (!selected.length) {
   process.exit(1);
 }
 const concurrency = process.env.SMARTHOLD_TEST_CONCURRENCY ?? '4';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...selected], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...selected], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(r.status ?? 1);

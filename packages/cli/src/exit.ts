@@ -7,7 +7,16 @@
  */
 import { isSmartholdError } from '@smarthold/core';
 
-export const EX = { OK: 0, USAGE: 64, NOINPUT: 66, UNAVAILABLE: 69, SOFTWARE: 70, CANTCREAT: 73, TEMPFAIL: 75, CONFIG: 78 } as const;
+export const EX = {
+  OK: 0,
+  USAGE: 64,
+  NOINPUT: 66,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  CANTCREAT: 73,
+  TEMPFAIL: 75,
+  CONFIG: 78,
+} as const;
 
 const CONFIG_CODES = new Set([
   'SMARTHOLD_CONFIG_INVALID',

@@ -14,7 +14,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function queued(file: string, dir: string): unknown[] {
   const r = cli(['queue', 'list', '--json', '-c', file], dir);
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
 }
 
 /** The SMTP port of the newest instance in a process's log (a reload starts a new one). */
@@ -22,7 +25,10 @@ async function latestPort(p: Running, count: number, timeoutMs = 15_000): Promis
   const end = Date.now() + timeoutMs;
   for (;;) {
     const started = p.log.filter((l) => l.includes('"smarthold started"'));
-    if (started.length >= count) return (JSON.parse(started[started.length - 1] ?? '{}') as { smtp: { port: number }[] }).smtp[0]?.port ?? 0;
+    if (started.length >= count)
+      return (
+        (JSON.parse(started[started.length - 1] ?? '{}') as { smtp: { port: number }[] }).smtp[0]?.port ?? 0
+      );
     if (Date.now() > end) throw new Error(`no restart in the log:\n${p.log.join('\n')}`);
     await sleep(50);
   }
@@ -70,7 +76,12 @@ describe('crash safety', () => {
     });
     const file = config(dir, port);
     const first = await startProcess(file);
-    const r = await sendMail(first.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: in flight\r\n\r\nx\r\n');
+    const r = await sendMail(
+      first.smtpPort,
+      'a@example.org',
+      ['b@example.net'],
+      'Subject: in flight\r\n\r\nx\r\n',
+    );
     assert.equal(r.code, 250);
     await dataArrived;
     await first.stop('SIGKILL');
@@ -90,11 +101,25 @@ describe('crash safety', () => {
     const dir = tmp();
     const sink = await startCaptureSink();
     const file = config(dir, sink.port);
-    writeFileSync(file, `[smtp]\nbare_newlines = "reject"\n` + (await import('node:fs')).readFileSync(file, 'utf8').replace('[smtp]\n', ''));
+    writeFileSync(
+      file,
+      `[smtp]\nbare_newlines = "reject"\n` +
+        (await import('node:fs')).readFileSync(file, 'utf8').replace('[smtp]\n', ''),
+    );
     const first = await startProcess(file);
-    const bad = await sendMail(first.smtpPort, 'a@example.org', ['b@example.net'], Buffer.from('Subject: bad\r\n\r\nbare\nlf\r\n', 'latin1'));
+    const bad = await sendMail(
+      first.smtpPort,
+      'a@example.org',
+      ['b@example.net'],
+      Buffer.from('Subject: bad\r\n\r\nbare\nlf\r\n', 'latin1'),
+    );
     assert.equal(bad.code, 550);
-    const good = await sendMail(first.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: good\r\n\r\nfine\r\n');
+    const good = await sendMail(
+      first.smtpPort,
+      'a@example.org',
+      ['b@example.net'],
+      'Subject: good\r\n\r\nfine\r\n',
+    );
     assert.equal(good.code, 250);
     await first.stop('SIGKILL');
     const second = await startProcess(file);
@@ -116,7 +141,12 @@ describe('damaged spool entries', () => {
     const port = await freePort();
     const file = config(dir, port);
     const first = await startProcess(file);
-    const r = await sendMail(first.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: damaged\r\n\r\n' + 'y'.repeat(5000) + '\r\n');
+    const r = await sendMail(
+      first.smtpPort,
+      'a@example.org',
+      ['b@example.net'],
+      'Subject: damaged\r\n\r\n' + 'y'.repeat(5000) + '\r\n',
+    );
     assert.equal(r.code, 250);
     await first.stop();
     const id = queueIdOf(r) ?? '';
@@ -151,9 +181,17 @@ describe('signals', () => {
       writeFileSync(file, good.replace('[smtp]\n', '[smtp]\nmax_recipients = "one"\n'));
       p.child.kill('SIGHUP');
       const end = Date.now() + 10_000;
-      while (!p.log.some((l) => l.includes('new configuration is invalid')) && Date.now() < end) await sleep(50);
-      assert.ok(p.log.some((l) => l.includes('new configuration is invalid') && l.includes('max_recipients')), p.log.join('\n'));
-      assert.equal((await sendMail(p.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: still\r\n\r\nx\r\n')).code, 250, 'still serving');
+      while (!p.log.some((l) => l.includes('new configuration is invalid')) && Date.now() < end)
+        await sleep(50);
+      assert.ok(
+        p.log.some((l) => l.includes('new configuration is invalid') && l.includes('max_recipients')),
+        p.log.join('\n'),
+      );
+      assert.equal(
+        (await sendMail(p.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: still\r\n\r\nx\r\n')).code,
+        250,
+        'still serving',
+      );
 
       writeFileSync(file, good.replace('[smtp]\n', '[smtp]\nmax_recipients = 1\n'));
       p.child.kill('SIGHUP');
@@ -163,7 +201,11 @@ describe('signals', () => {
       await c.command('EHLO hup.example');
       await c.command('MAIL FROM:<a@example.org>');
       assert.equal((await c.command('RCPT TO:<1@example.net>'))?.code, 250);
-      assert.match((await c.command('RCPT TO:<2@example.net>'))?.text ?? '', /^452 4\.5\.3 /, 'the new limit applies');
+      assert.match(
+        (await c.command('RCPT TO:<2@example.net>'))?.text ?? '',
+        /^452 4\.5\.3 /,
+        'the new limit applies',
+      );
       c.write('DATA\r\n');
       await c.read();
       c.write(dataBlock('Subject: x\r\n\r\nx\r\n'));

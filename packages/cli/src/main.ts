@@ -25,7 +25,10 @@ function run(fn: () => Promise<number> | number): () => Promise<void> {
 
 const program = new Command();
 program.name('smarthold').description('SMTP smarthost with an outbound-spam quarantine').version('0.1.0');
-const cfgOpt = ['-c, --config <file>', 'configuration file (default: $SMARTHOLD_CONFIG or ./smarthold.toml)'] as const;
+const cfgOpt = [
+  '-c, --config <file>',
+  'configuration file (default: $SMARTHOLD_CONFIG or ./smarthold.toml)',
+] as const;
 
 program
   .command('start')
@@ -69,7 +72,9 @@ queue
   .command('show <queue_id>')
   .option(...cfgOpt)
   .option('--json', 'the full record as JSON')
-  .description('one message: envelope, each recipient with attempts, next attempt and last reply, relay, dsn, and the hook trace')
+  .description(
+    'one message: envelope, each recipient with attempts, next attempt and last reply, relay, dsn, and the hook trace',
+  )
   .action((id: string, o: { config?: string; json?: boolean }) => run(() => showMessage(id, o))());
 queue
   .command('flush [queue_id]')

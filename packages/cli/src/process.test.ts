@@ -15,7 +15,12 @@ describe('smarthold as a process', () => {
     const sinkPort = await freePort();
     const file = config(dir, sinkPort);
     const first = await startProcess(file);
-    const r = await sendMail(first.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: durable\r\n\r\nkeep me\r\n');
+    const r = await sendMail(
+      first.smtpPort,
+      'a@example.org',
+      ['b@example.net'],
+      'Subject: durable\r\n\r\nkeep me\r\n',
+    );
     assert.equal(r.code, 250);
     first.child.kill('SIGKILL');
     await new Promise((res) => first.child.once('exit', res));
@@ -46,7 +51,12 @@ describe('smarthold as a process', () => {
     writeFileSync(file, `plugins = ["./tag.mjs"]\n` + readFileSync(file, 'utf8'));
     const p = await startProcess(file);
     try {
-      const r = await sendMail(p.smtpPort, 'a@example.org', ['b@example.net'], 'Subject: explain\r\n\r\nx\r\n');
+      const r = await sendMail(
+        p.smtpPort,
+        'a@example.org',
+        ['b@example.net'],
+        'Subject: explain\r\n\r\nx\r\n',
+      );
       await sink.waitFor(1);
       await new Promise((res) => setTimeout(res, 300));
       const id = queueIdOf(r) ?? '';
@@ -56,7 +66,11 @@ describe('smarthold as a process', () => {
       assert.match(out.stdout, /tag\/rcpt\s+continue\s+[\d.]+ ms\s+rcpt=<b@example\.net>/);
       assert.match(out.stdout, /tag\/data\s+continue\s+[\d.]+ ms/);
       assert.match(out.stdout, /<b@example\.net>\s+delivered/);
-      assert.equal(p.log.filter((l) => l.includes(id) && l.includes('"status":"delivered"')).length, 1, 'log line carries queue_id and status');
+      assert.equal(
+        p.log.filter((l) => l.includes(id) && l.includes('"status":"delivered"')).length,
+        1,
+        'log line carries queue_id and status',
+      );
     } finally {
       p.child.kill('SIGTERM');
       const code = await new Promise((res) => p.child.once('exit', res));
@@ -115,7 +129,11 @@ describe('smarthold as a process', () => {
     chmodSync(dir, 0o755);
     spawnSync('mkdir', ['-m', '777', dump]);
     const port = await freePort();
-    const sinkProc = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', '-d', `${dump}/%M.`, `127.0.0.1:${port}`, '10'], { stdio: 'ignore' });
+    const sinkProc = spawn(
+      '/usr/sbin/smtp-sink',
+      ['-u', 'nobody', '-d', `${dump}/%M.`, `127.0.0.1:${port}`, '10'],
+      { stdio: 'ignore' },
+    );
     await new Promise((res) => setTimeout(res, 300));
     const p = await startProcess(config(dir, port));
     try {
@@ -153,7 +171,10 @@ describe('configuration commands', () => {
     assert.equal(cli(['init', dir], dir).status, 73, 'never overwrites');
     const check = cli(['config', 'check', '-c', path.join(dir, 'smarthold.toml')], dir);
     assert.equal(check.status, 0, check.stderr);
-    assert.match(cli(['config', 'show', '--non-default', '-c', path.join(dir, 'smarthold.toml')], dir).stdout, /everything is at its default/);
+    assert.match(
+      cli(['config', 'show', '--non-default', '-c', path.join(dir, 'smarthold.toml')], dir).stdout,
+      /everything is at its default/,
+    );
   });
 
   test('a config error exits 78 and names file and key', () => {

@@ -67,10 +67,14 @@ const spoolFile = (dir: string, id: string): string => path.join(dir, 'var', 'sp
 
 /** Runs `smarthold queue list --json -c FILE | TAIL` in bash with pipefail. */
 function piped(file: string, tail: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" queue list --json -c "${file}" | ${tail}`], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const r = spawnSync(
+    'bash',
+    ['-c', `set -o pipefail; "${process.execPath}" "${MAIN}" queue list --json -c "${file}" | ${tail}`],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -117,8 +121,14 @@ describe('smarthold queue', () => {
       assert.match(show.stdout, /<b@example\.net>\s+deferred\s+attempts=1/);
       assert.match(show.stdout, /connect to 127\.0\.0\.1/);
       assert.match(show.stdout, /hook calls \(in order\):/);
-      assert.match(show.stdout, /schedule:\n\s+<b@example\.net>\s+deferred\s+next attempt \d{4}-\d\d-\d\dT[\d:.]+Z \(in \d+ s\) after 1 attempt\(s\)/);
-      const showJson = JSON.parse(cli(['queue', 'show', a, '--json', '-c', file], dir).stdout) as { queue_id: string; queue_name: string };
+      assert.match(
+        show.stdout,
+        /schedule:\n\s+<b@example\.net>\s+deferred\s+next attempt \d{4}-\d\d-\d\dT[\d:.]+Z \(in \d+ s\) after 1 attempt\(s\)/,
+      );
+      const showJson = JSON.parse(cli(['queue', 'show', a, '--json', '-c', file], dir).stdout) as {
+        queue_id: string;
+        queue_name: string;
+      };
       assert.equal(showJson.queue_id, a);
       assert.equal(showJson.queue_name, 'deferred');
 
@@ -130,7 +140,9 @@ describe('smarthold queue', () => {
       assert.equal(released.status, 0, released.stderr);
       assert.equal(released.stdout, `2 recipient(s) of ${a} released (active, due now)\n`);
       // Released means due now: the running instance tries again at once (and fails again: nobody listens).
-      await until('a second attempt', () => /attempts=2/.test(cli(['queue', 'show', a, '-c', file], dir).stdout));
+      await until('a second attempt', () =>
+        /attempts=2/.test(cli(['queue', 'show', a, '-c', file], dir).stdout),
+      );
       await untilDeferred(file, dir, [a]);
 
       const del = cli(['queue', 'delete', b, '-c', file], dir);
@@ -173,17 +185,38 @@ describe('smarthold queue', () => {
     }
     checkListing(file, dir, a, b);
     assert.match(cli(['mailq', '-c', file], dir).stdout, /-- 3 message\(s\)/);
-    assert.match(cli(['queue', 'show', a, '-c', file], dir).stdout, /<c@example\.net>\s+deferred\s+next attempt \d{4}-/);
+    assert.match(
+      cli(['queue', 'show', a, '-c', file], dir).stdout,
+      /<c@example\.net>\s+deferred\s+next attempt \d{4}-/,
+    );
 
     assert.equal(cli(['queue', 'hold', b, '-c', file], dir).stdout, `1 recipient(s) of ${b} moved to hold\n`);
-    assert.equal(cli(['queue', 'hold', b, '-c', file], dir).stdout, `${b} has no recipient active or deferred to hold\n`);
+    assert.equal(
+      cli(['queue', 'hold', b, '-c', file], dir).stdout,
+      `${b} has no recipient active or deferred to hold\n`,
+    );
     assert.equal(cli(['queue', 'hold', c, '-c', file], dir).status, 0);
-    assert.equal(cli(['queue', 'release', c, '-c', file], dir).stdout, `1 recipient(s) of ${c} released (active, due now)\n`);
-    assert.match(cli(['queue', 'show', c, '-c', file], dir).stdout, /<e@example\.net>\s+active\s+next attempt now after 1 attempt\(s\)/);
-    assert.equal(cli(['queue', 'delete', c, '-c', file], dir).stdout, `${c}: deleted (1 recipient(s), 1 pending)\n`);
+    assert.equal(
+      cli(['queue', 'release', c, '-c', file], dir).stdout,
+      `1 recipient(s) of ${c} released (active, due now)\n`,
+    );
+    assert.match(
+      cli(['queue', 'show', c, '-c', file], dir).stdout,
+      /<e@example\.net>\s+active\s+next attempt now after 1 attempt\(s\)/,
+    );
+    assert.equal(
+      cli(['queue', 'delete', c, '-c', file], dir).stdout,
+      `${c}: deleted (1 recipient(s), 1 pending)\n`,
+    );
     assert.equal(existsSync(spoolFile(dir, c)), false);
-    assert.equal(cli(['queue', 'flush', '-c', file], dir).stdout.split(' ')[0], '2', 'A\'s two deferred recipients; B is on hold');
-    const detail = JSON.parse(cli(['queue', 'show', a, '--json', '-c', file], dir).stdout) as { recipients: { next_attempt_at: number }[] };
+    assert.equal(
+      cli(['queue', 'flush', '-c', file], dir).stdout.split(' ')[0],
+      '2',
+      "A's two deferred recipients; B is on hold",
+    );
+    const detail = JSON.parse(cli(['queue', 'show', a, '--json', '-c', file], dir).stdout) as {
+      recipients: { next_attempt_at: number }[];
+    };
     assert.ok(detail.recipients.every((r) => r.next_attempt_at <= Date.now()));
 
     const sink = await startCaptureSink(relayPort);

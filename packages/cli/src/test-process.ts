@@ -47,7 +47,9 @@ export interface Running {
 
 /** Starts `smarthold start -c FILE`; resolves once it logged "smarthold started". */
 export function startProcess(configFile: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, 'start', '-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'start', '-c', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log: string[] = [];
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {

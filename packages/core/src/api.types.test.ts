@@ -60,7 +60,9 @@ const typed = definePlugin({
     ctx.provide('spam-scanner', scanner);
 
     // Command hooks allow continue / accept / reject / tempfail only.
-    ctx.hook('rcpt', async (_tx, rcpt) => (rcpt.endsWith('@x.example') ? verdict.reject('no') : verdict.accept()));
+    ctx.hook('rcpt', async (_tx, rcpt) =>
+      rcpt.endsWith('@x.example') ? verdict.reject('no') : verdict.accept(),
+    );
     // @ts-expect-error: hold is a message verdict, not allowed at rcpt
     ctx.hook('rcpt', async () => verdict.hold('spam'));
     // @ts-expect-error: discard is not allowed at mail
@@ -69,7 +71,11 @@ const typed = definePlugin({
     ctx.hook('connect', async () => verdict.recipients({}));
 
     // Message hooks allow hold / discard / recipients, but not accept.
-    ctx.hook('data', async (tx) => (tx.headers.first('subject') ? verdict.hold(g) : verdict.recipients({ [tx.to[0] ?? '']: { kind: 'deliver' } })));
+    ctx.hook('data', async (tx) =>
+      tx.headers.first('subject')
+        ? verdict.hold(g)
+        : verdict.recipients({ [tx.to[0] ?? '']: { kind: 'deliver' } }),
+    );
     // @ts-expect-error: accept is a command verdict, not allowed at data
     ctx.hook('queue', async () => verdict.accept());
     // @ts-expect-error: a recipient outcome cannot be "reject"

@@ -163,20 +163,34 @@ async function assemble(
   });
   teardown.push(() => host.close());
   const ingress = new Ingress({ config, host, spool, committer, clock, log, metrics });
-  const transport = opts.transport ?? createTransport(config, { ourName: ingress.hostname, resolver: opts.resolver });
+  const transport =
+    opts.transport ?? createTransport(config, { ourName: ingress.hostname, resolver: opts.resolver });
   teardown.push(() => transport.close());
-  const running = new DeliveryScheduler(store, spool, transport, host, clock, log.child({ component: 'delivery' }), metrics, {
-    concurrency: config.delivery.concurrency,
-    pollMs: config.delivery.poll_interval,
-    leaseMs: config.delivery.lease,
-    retry: { minMs: config.delivery.retry_min, maxMs: config.delivery.retry_max, lifetimeMs: config.delivery.lifetime },
-    dsn: {
-      submit: (m) => committer.submit('dsn', m),
-      hostname: ingress.hostname,
-      from: config.delivery.dsn.from,
-      delayWarningMs: config.delivery.dsn.delay_warning,
+  const running = new DeliveryScheduler(
+    store,
+    spool,
+    transport,
+    host,
+    clock,
+    log.child({ component: 'delivery' }),
+    metrics,
+    {
+      concurrency: config.delivery.concurrency,
+      pollMs: config.delivery.poll_interval,
+      leaseMs: config.delivery.lease,
+      retry: {
+        minMs: config.delivery.retry_min,
+        maxMs: config.delivery.retry_max,
+        lifetimeMs: config.delivery.lifetime,
+      },
+      dsn: {
+        submit: (m) => committer.submit('dsn', m),
+        hostname: ingress.hostname,
+        from: config.delivery.dsn.from,
+        delayWarningMs: config.delivery.dsn.delay_warning,
+      },
     },
-  });
+  );
   scheduler = running;
   let graceMs = 10_000;
   teardown.push(() => running.stop(graceMs));
@@ -188,7 +202,10 @@ async function assemble(
   await ingress.listen();
   running.start();
   jobs.start();
-  log.info({ plugins: host.plugins.map((p) => p.manifest.name), smtp: ingress.listeners, http: httpPort || 'off' }, 'smarthold started');
+  log.info(
+    { plugins: host.plugins.map((p) => p.manifest.name), smtp: ingress.listeners, http: httpPort || 'off' },
+    'smarthold started',
+  );
   let stopping: Promise<void> | undefined;
   return {
     config,

@@ -30,7 +30,13 @@ export { explainText } from './explain.js';
 export type * from './store/types.js';
 export type { Transport, TransportResult, DeliveryJob } from './delivery/transport.js';
 export { needService, serviceRequired, tcpReachable } from './testing/require.js';
-export { startCaptureSink, type CaptureSink, type CapturedMessage, type SinkScript, type SinkFault } from './testing/capture-sink.js';
+export {
+  startCaptureSink,
+  type CaptureSink,
+  type CapturedMessage,
+  type SinkScript,
+  type SinkFault,
+} from './testing/capture-sink.js';
 export { SmtpTestClient, sendMail, dataBlock, queueIdOf, type Reply } from './testing/smtp-client.js';
 export { startTestSmarthold, type TestSmarthold, type TestSmartholdOptions } from './testing/harness.js';
 export {

@@ -10,11 +10,20 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /** Creates the root logger. */
-export function createLogger(opts: { level?: string; pretty?: boolean; destination?: DestinationStream } = {}): Logger {
-  const base = { level: opts.level ?? 'info', base: { service: 'smarthold' }, timestamp: pino.stdTimeFunctions.isoTime };
+export function createLogger(
+  opts: { level?: string; pretty?: boolean; destination?: DestinationStream } = {},
+): Logger {
+  const base = {
+    level: opts.level ?? 'info',
+    base: { service: 'smarthold' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
   if (opts.destination) return pino(base, opts.destination);
   if (opts.pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard' } },
+    });
   }
   return pino(base);
 }

@@ -10,8 +10,16 @@ import type { QueueStore } from './store/types.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly connections = new Counter({ name: 'smarthold_connections_total', help: 'SMTP connections accepted', registers: [this.registry] });
-  readonly connectionsActive = new Gauge({ name: 'smarthold_connections_active', help: 'SMTP connections open now', registers: [this.registry] });
+  readonly connections = new Counter({
+    name: 'smarthold_connections_total',
+    help: 'SMTP connections accepted',
+    registers: [this.registry],
+  });
+  readonly connectionsActive = new Gauge({
+    name: 'smarthold_connections_active',
+    help: 'SMTP connections open now',
+    registers: [this.registry],
+  });
   readonly connectionsRefused = new Counter({
     name: 'smarthold_connections_refused_total',
     help: 'SMTP connections refused (limits, connect hooks)',

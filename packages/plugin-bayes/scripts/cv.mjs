@@ -22,18 +22,38 @@ for (const bigrams of [false, true])
     for (const minDistance of [0.1, 0.2])
       for (const maxTokens of [50, 150, 400])
         for (const minCount of [2, 3])
-          candidates.push({ tokenizer: { bigrams, maxWordLength: 12 }, classifier: { strength, prior: 0.5, minDistance, maxTokens }, minCount });
+          candidates.push({
+            tokenizer: { bigrams, maxWordLength: 12 },
+            classifier: { strength, prior: 0.5, minDistance, maxTokens },
+            minCount,
+          });
 const started = Date.now();
-const rows = await crossValidate(candidates, { folds: Number(values.folds), maxFpr: Number(values['max-fpr']), grouped: !values.random });
-rows.sort((a, b) => Number(b.withinBudget) - Number(a.withinBudget) || b.recall - a.recall || a.fpr - b.fpr || b.threshold - a.threshold);
+const rows = await crossValidate(candidates, {
+  folds: Number(values.folds),
+  maxFpr: Number(values['max-fpr']),
+  grouped: !values.random,
+});
+rows.sort(
+  (a, b) =>
+    Number(b.withinBudget) - Number(a.withinBudget) ||
+    b.recall - a.recall ||
+    a.fpr - b.fpr ||
+    b.threshold - a.threshold,
+);
 if (values.json) {
   for (const row of rows) console.log(JSON.stringify(row));
 } else {
-  console.log(`| bigrams | a | min dist | max tokens | min pair count | threshold | recall | FPR | FP | HTML-ham FP |`);
+  console.log(
+    `| bigrams | a | min dist | max tokens | min pair count | threshold | recall | FPR | FP | HTML-ham FP |`,
+  );
   console.log(`|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) {
     const c = r.candidate;
-    console.log(`| ${c.tokenizer.bigrams} | ${c.classifier.strength} | ${c.classifier.minDistance} | ${c.classifier.maxTokens} | ${c.minCount} | ${r.threshold} | ${r.recall.toFixed(3)} | ${(100 * r.fpr).toFixed(2)}% | ${r.falsePositives} | ${r.htmlHamFalsePositives}/${r.htmlHam} |`);
+    console.log(
+      `| ${c.tokenizer.bigrams} | ${c.classifier.strength} | ${c.classifier.minDistance} | ${c.classifier.maxTokens} | ${c.minCount} | ${r.threshold} | ${r.recall.toFixed(3)} | ${(100 * r.fpr).toFixed(2)}% | ${r.falsePositives} | ${r.htmlHamFalsePositives}/${r.htmlHam} |`,
+    );
   }
-  console.log(`\n${rows.length} candidates, ${values.folds} folds (${values.random ? 'random' : 'grouped by source'}), max CV FPR ${values['max-fpr']}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\n${rows.length} candidates, ${values.folds} folds (${values.random ? 'random' : 'grouped by source'}), max CV FPR ${values['max-fpr']}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }

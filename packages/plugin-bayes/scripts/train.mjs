@@ -15,4 +15,6 @@ const { values } = parseArgs({
 });
 const started = Date.now();
 const { tokens, bytes } = await trainShippedModel(values.out, values.date);
-console.log(`wrote ${values.out}: ${tokens} tokens, ${(bytes / 1024 / 1024).toFixed(2)} MB, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `wrote ${values.out}: ${tokens} tokens, ${(bytes / 1024 / 1024).toFixed(2)} MB, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);

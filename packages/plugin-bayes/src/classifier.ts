@@ -25,7 +25,12 @@ export interface ClassifierParams {
 }
 
 /** The shipped parameters, chosen by source-grouped cross-validation on the 2002 sets (model/cv-report.md). */
-export const DEFAULT_PARAMS: ClassifierParams = { strength: 0.45, prior: 0.5, minDistance: 0.2, maxTokens: 400 };
+export const DEFAULT_PARAMS: ClassifierParams = {
+  strength: 0.45,
+  prior: 0.5,
+  minDistance: 0.2,
+  maxTokens: 400,
+};
 
 /** One token that took part in a decision. */
 export interface Evidence {
@@ -46,7 +51,11 @@ export interface Classification {
 }
 
 /** Robinson's f(w) for a token, or undefined when the token is unknown. */
-export function tokenProbability(model: CountSource, token: string, params: ClassifierParams): number | undefined {
+export function tokenProbability(
+  model: CountSource,
+  token: string,
+  params: ClassifierParams,
+): number | undefined {
   const c = model.counts(token);
   if (!c) return undefined;
   const [s, h] = c;
@@ -79,7 +88,12 @@ export function chi2Q(x2: number, df: number): number {
  * Looks up tokens and keeps those far enough from 0.5. Called on slices of a
  * large token set so the caller can yield between slices.
  */
-export function collectEvidence(model: CountSource, tokens: Iterable<string>, params: ClassifierParams, into: Evidence[] = []): Evidence[] {
+export function collectEvidence(
+  model: CountSource,
+  tokens: Iterable<string>,
+  params: ClassifierParams,
+  into: Evidence[] = [],
+): Evidence[] {
   for (const token of tokens) {
     const f = tokenProbability(model, token, params);
     if (f !== undefined && Math.abs(f - 0.5) >= params.minDistance) into.push({ token, f });
@@ -110,6 +124,10 @@ export function combine(collected: Evidence[], params: ClassifierParams): Classi
  * @example
  * classify(model, new Set(['subject:free', 'viagra']), DEFAULT_PARAMS).probability // ≈ 1 on a trained model
  */
-export function classify(model: CountSource, tokens: Iterable<string>, params: ClassifierParams): Classification {
+export function classify(
+  model: CountSource,
+  tokens: Iterable<string>,
+  params: ClassifierParams,
+): Classification {
   return combine(collectEvidence(model, tokens, params), params);
 }

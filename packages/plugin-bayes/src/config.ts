@@ -18,22 +18,30 @@ export const configSchema = z.object({
     .number()
     .min(0)
     .default(DEFAULT_THRESHOLD)
-    .describe('Score at or above which a message is spam. Scale: 0–100 is the Bayes spam probability in percent; GTUBE adds 1000.'),
+    .describe(
+      'Score at or above which a message is spam. Scale: 0–100 is the Bayes spam probability in percent; GTUBE adds 1000.',
+    ),
   model: z
     .string()
     .min(1)
     .optional()
-    .describe('Path to an alternative model file (smarthold-bayes/1 JSON, see scripts/train.mjs). Default: the model shipped in the package.'),
+    .describe(
+      'Path to an alternative model file (smarthold-bayes/1 JSON, see scripts/train.mjs). Default: the model shipped in the package.',
+    ),
   learn: z
     .boolean()
     .default(true)
-    .describe('Accept learn(spam|ham) requests (e.g. from quarantine releases) into a local layer kept in the data directory.'),
+    .describe(
+      'Accept learn(spam|ham) requests (e.g. from quarantine releases) into a local layer kept in the data directory.',
+    ),
   max_scan_bytes: z
     .number()
     .int()
     .min(1024)
     .default(DEFAULT_MAX_SCAN_BYTES)
-    .describe('Only the first N bytes of a message are read; the rest is ignored (noted as rule SCAN_TRUNCATED).'),
+    .describe(
+      'Only the first N bytes of a message are read; the rest is ignored (noted as rule SCAN_TRUNCATED).',
+    ),
 });
 
 /** The validated config. */

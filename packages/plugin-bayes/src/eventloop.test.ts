@@ -14,10 +14,23 @@ import { scanMessage } from './test-messages.js';
 
 /** About 1 MB: a plain-text part, an HTML part and a base64 text part. */
 function megabyteMessage(): Buffer {
-  const words = 'offer money click here free meeting patch kernel release order guaranteed unsubscribe linux build'.split(' ');
+  const words =
+    'offer money click here free meeting patch kernel release order guaranteed unsubscribe linux build'.split(
+      ' ',
+    );
   let text = '';
-  for (let i = 0; text.length < 350_000; i++) text += (words[i % words.length] ?? '') + (i % 3 === 0 ? `-${i}` : '') + (i % 12 === 11 ? '\n' : ' ');
-  const html = '<html><body>' + text.split('\n').map((l, i) => `<p><font color="red">${l}</font> <a href="http://h${i % 50}.example.com/x">link</a><!-- c --></p>`).join('\n') + '</body></html>';
+  for (let i = 0; text.length < 350_000; i++)
+    text += (words[i % words.length] ?? '') + (i % 3 === 0 ? `-${i}` : '') + (i % 12 === 11 ? '\n' : ' ');
+  const html =
+    '<html><body>' +
+    text
+      .split('\n')
+      .map(
+        (l, i) =>
+          `<p><font color="red">${l}</font> <a href="http://h${i % 50}.example.com/x">link</a><!-- c --></p>`,
+      )
+      .join('\n') +
+    '</body></html>';
   const b64 = Buffer.from(text).toString('base64').replace(/.{76}/g, '$&\n');
   const raw = [
     'From: bulk@example.com',
@@ -70,5 +83,8 @@ it('scanning a 1 MB message never blocks the event loop for more than 50 ms', as
 
   assert.ok(verdict.durationMs > 0);
   assert.ok(ticks > 0, 'the probe ran while the scan ran: the scan yields');
-  assert.ok(maxGap < 50, `${maxGap.toFixed(1)} ms of CPU between two probe ticks (scan took ${verdict.durationMs} ms, ${ticks} ticks)`);
+  assert.ok(
+    maxGap < 50,
+    `${maxGap.toFixed(1)} ms of CPU between two probe ticks (scan took ${verdict.durationMs} ms, ${ticks} ticks)`,
+  );
 });

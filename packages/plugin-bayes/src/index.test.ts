@@ -13,7 +13,11 @@ import { DEFAULT_MAX_SCAN_BYTES, DEFAULT_THRESHOLD, type BayesConfig } from './c
 import { HAM, scanMessage } from './test-messages.js';
 
 it('config has defaults and rejects nonsense', () => {
-  assert.deepEqual(configSchema.parse({}), { threshold: DEFAULT_THRESHOLD, learn: true, max_scan_bytes: DEFAULT_MAX_SCAN_BYTES });
+  assert.deepEqual(configSchema.parse({}), {
+    threshold: DEFAULT_THRESHOLD,
+    learn: true,
+    max_scan_bytes: DEFAULT_MAX_SCAN_BYTES,
+  });
   assert.equal(configSchema.safeParse({ threshold: -1 }).success, false);
   assert.equal(configSchema.safeParse({ max_scan_bytes: 10 }).success, false);
 });
@@ -21,7 +25,12 @@ it('config has defaults and rejects nonsense', () => {
 async function setUp(config: BayesConfig): Promise<{ provided: Map<string, unknown>; dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bayes-plugin-'));
   const provided = new Map<string, unknown>();
-  const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+  const log = {
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    debug: () => undefined,
+  };
   const ctx = {
     name: 'bayes',
     config,

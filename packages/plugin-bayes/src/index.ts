@@ -47,14 +47,20 @@ export async function createBayesScanner(opts: CreateOptions): Promise<BayesScan
     local = await loadLocal(localPath);
   }
   const model = new LayeredModel(counts, local, info);
-  return new BayesScanner({ model, threshold: opts.threshold, maxScanBytes: opts.maxScanBytes, ...(localPath === undefined ? {} : { localPath }) });
+  return new BayesScanner({
+    model,
+    threshold: opts.threshold,
+    maxScanBytes: opts.maxScanBytes,
+    ...(localPath === undefined ? {} : { localPath }),
+  });
 }
 
 export default definePlugin({
   name: 'bayes',
   version: '0.1.0',
   core: '^1',
-  description: 'Embedded default spam scanner: naive Bayes (Robinson-Fisher) over a shipped model, plus GTUBE',
+  description:
+    'Embedded default spam scanner: naive Bayes (Robinson-Fisher) over a shipped model, plus GTUBE',
   config: configSchema,
   provides: ['spam-scanner'],
   async setup(ctx) {
@@ -66,8 +72,18 @@ export default definePlugin({
       ...(cfg.learn ? { dataDir: ctx.dataDir } : {}),
     });
     const info = scanner.modelInfo;
-    ctx.log.info({ model: cfg.model ?? SHIPPED_MODEL, trained: info.trained, nspam: scanner.messageCounts.nspam, nham: scanner.messageCounts.nham }, 'bayes model loaded');
-    const service: SpamScanner = cfg.learn ? scanner : { name: scanner.name, scan: (message, context) => scanner.scan(message, context) };
+    ctx.log.info(
+      {
+        model: cfg.model ?? SHIPPED_MODEL,
+        trained: info.trained,
+        nspam: scanner.messageCounts.nspam,
+        nham: scanner.messageCounts.nham,
+      },
+      'bayes model loaded',
+    );
+    const service: SpamScanner = cfg.learn
+      ? scanner
+      : { name: scanner.name, scan: (message, context) => scanner.scan(message, context) };
     ctx.provide('spam-scanner', service);
   },
 });

@@ -41,9 +41,16 @@ const fileSchema = z.object({
   trained: z.string().optional(),
   source: z.string().optional(),
   sets: z.array(z.string()).optional(),
-  tokenizer: z.object({ bigrams: z.boolean(), maxWordLength: z.number().int().positive() }).default(DEFAULT_TOKENIZER),
+  tokenizer: z
+    .object({ bigrams: z.boolean(), maxWordLength: z.number().int().positive() })
+    .default(DEFAULT_TOKENIZER),
   classifier: z
-    .object({ strength: z.number().positive(), prior: z.number().min(0).max(1), minDistance: z.number().min(0).max(0.5), maxTokens: z.number().int().positive() })
+    .object({
+      strength: z.number().positive(),
+      prior: z.number().min(0).max(1),
+      minDistance: z.number().min(0).max(0.5),
+      maxTokens: z.number().int().positive(),
+    })
     .default(DEFAULT_PARAMS),
   nspam: z.number().int().nonnegative(),
   nham: z.number().int().nonnegative(),
@@ -89,7 +96,9 @@ export class TokenCounts implements CountSource {
   /** Serializes with metadata; word pairs seen in fewer than `minPairCount` messages are dropped. */
   serialize(info: ModelInfo, minPairCount = 1): object {
     const tokens: Record<string, Counts> = {};
-    const sorted = [...this.table.entries()].filter(([t, c]) => keepToken(t, c, minPairCount)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const sorted = [...this.table.entries()]
+      .filter(([t, c]) => keepToken(t, c, minPairCount))
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (const [token, c] of sorted) tokens[token] = [c[0], c[1]];
     return { format: MODEL_FORMAT, ...info, nspam: this.nspam, nham: this.nham, tokens };
   }
@@ -123,7 +132,10 @@ export class LayeredModel implements CountSource {
 /** Parses a model file's text. Throws with the file name when it is not a model. */
 export function parseModel(text: string, origin: string): { counts: TokenCounts; info: ModelInfo } {
   const parsed = fileSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${origin}: not a ${MODEL_FORMAT} model: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success)
+    throw new Error(
+      `${origin}: not a ${MODEL_FORMAT} model: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   const data = parsed.data;
   const counts = new TokenCounts();
   counts.nspam = data.nspam;

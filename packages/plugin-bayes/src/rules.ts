@@ -23,7 +23,11 @@ export function hasGtube(raw: Buffer, texts: readonly string[]): boolean {
 
 /** The GTUBE rule entry. */
 export function gtubeRule(): ScanRule {
-  return { name: 'GTUBE', score: GTUBE_SCORE, description: 'Generic Test for Unsolicited Bulk Email (test string found)' };
+  return {
+    name: 'GTUBE',
+    score: GTUBE_SCORE,
+    description: 'Generic Test for Unsolicited Bulk Email (test string found)',
+  };
 }
 
 /** Number of `BAYES_TOKEN` entries listed with a verdict. */
@@ -44,7 +48,11 @@ export function bayesRules(result: Classification): ScanRule[] {
   ];
   for (const { token, f } of result.evidence.slice(0, TOKEN_RULES)) {
     const shown = token.length > 48 ? token.slice(0, 48) + '…' : token;
-    rules.push({ name: 'BAYES_TOKEN', score: 0, description: `${f >= 0.5 ? 'spam' : 'ham'} ${f.toFixed(3)} ${JSON.stringify(shown)}` });
+    rules.push({
+      name: 'BAYES_TOKEN',
+      score: 0,
+      description: `${f >= 0.5 ? 'spam' : 'ham'} ${f.toFixed(3)} ${JSON.stringify(shown)}`,
+    });
   }
   return rules;
 }

@@ -24,7 +24,9 @@ describe('BayesScanner.scan', () => {
 
   it('finds GTUBE inside a base64 body too', async () => {
     const body = Buffer.from(GTUBE_MESSAGE.split('\n\n').slice(1).join('\n\n')).toString('base64');
-    const v = await scanner.scan(scanMessage(`Subject: t\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n${body}\n`));
+    const v = await scanner.scan(
+      scanMessage(`Subject: t\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n${body}\n`),
+    );
     assert.ok(v.rules.some((r) => r.name === 'GTUBE'));
   });
 
@@ -70,14 +72,23 @@ describe('BayesScanner.scan', () => {
   });
 
   it('never throws on broken MIME', async () => {
-    const broken = 'Content-Type: multipart/mixed\nContent-Transfer-Encoding: base64\n\n--x\n=?zz?Q?broken\x00\xff\n';
+    const broken =
+      'Content-Type: multipart/mixed\nContent-Transfer-Encoding: base64\n\n--x\n=?zz?Q?broken\x00\xff\n';
     const v = await scanner.scan(scanMessage(Buffer.from(broken, 'latin1')));
     assert.equal(typeof v.score, 'number');
     assert.ok(v.rules.some((r) => r.name === 'MIME_MALFORMED'));
   });
 
   it('turns a failing message stream into ScannerUnavailableError', async () => {
-    const failing = { size: 1, openMessage: () => new Readable({ read() { this.destroy(new Error('spool gone')); } }) };
+    const failing = {
+      size: 1,
+      openMessage: () =>
+        new Readable({
+          read() {
+            this.destroy(new Error('spool gone'));
+          },
+        }),
+    };
     await assert.rejects(scanner.scan(failing), { code: 'SMARTHOLD_SCANNER_UNAVAILABLE' });
   });
 });
@@ -86,7 +97,11 @@ describe('BayesScanner.learn', () => {
   it('lowers the score of a message learnt as ham and persists the layer atomically', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'bayes-learn-'));
     try {
-      const learner = await createBayesScanner({ threshold: DEFAULT_THRESHOLD, maxScanBytes: 1 << 20, dataDir });
+      const learner = await createBayesScanner({
+        threshold: DEFAULT_THRESHOLD,
+        maxScanBytes: 1 << 20,
+        dataDir,
+      });
       const before = await learner.scan(scanMessage(NEWSLETTER));
       assert.equal(before.isSpam, true, 'the shipped model flags this newsletter');
       await learner.learn(scanMessage(NEWSLETTER), 'ham');
@@ -97,10 +112,17 @@ describe('BayesScanner.learn', () => {
       assert.ok(after.score < once.score && !after.isSpam, `once ${once.score}, twice ${after.score}`);
       const files = await readdir(dataDir);
       assert.deepEqual(files, [LOCAL_MODEL_FILE], 'no temp files left behind');
-      const saved = JSON.parse(await readFile(join(dataDir, LOCAL_MODEL_FILE), 'utf8')) as { nham: number; nspam: number };
+      const saved = JSON.parse(await readFile(join(dataDir, LOCAL_MODEL_FILE), 'utf8')) as {
+        nham: number;
+        nspam: number;
+      };
       assert.equal(saved.nham, 2);
       assert.equal(saved.nspam, 0);
-      const reloaded = await createBayesScanner({ threshold: DEFAULT_THRESHOLD, maxScanBytes: 1 << 20, dataDir });
+      const reloaded = await createBayesScanner({
+        threshold: DEFAULT_THRESHOLD,
+        maxScanBytes: 1 << 20,
+        dataDir,
+      });
       assert.equal((await reloaded.scan(scanMessage(NEWSLETTER))).score, after.score);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
@@ -110,7 +132,11 @@ describe('BayesScanner.learn', () => {
   it('raises the score of a message learnt as spam', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'bayes-learn-'));
     try {
-      const learner = await createBayesScanner({ threshold: DEFAULT_THRESHOLD, maxScanBytes: 1 << 20, dataDir });
+      const learner = await createBayesScanner({
+        threshold: DEFAULT_THRESHOLD,
+        maxScanBytes: 1 << 20,
+        dataDir,
+      });
       const before = await learner.scan(scanMessage(HAM));
       await learner.learn(scanMessage(HAM), 'spam');
       const after = await learner.scan(scanMessage(HAM));

@@ -10,7 +10,14 @@
  * sliced with a Yielder so one large message cannot stall the event loop.
  */
 import type { Readable } from 'node:stream';
-import { ScannerUnavailableError, type ScanContext, type ScanMessage, type ScanRule, type ScanVerdict, type SpamScanner } from '@smarthold/core';
+import {
+  ScannerUnavailableError,
+  type ScanContext,
+  type ScanMessage,
+  type ScanRule,
+  type ScanVerdict,
+  type SpamScanner,
+} from '@smarthold/core';
 import { collectEvidence, combine, type Evidence } from './classifier.js';
 import { readMessage, type MessageText } from './mime/message.js';
 import { writeAtomic, type LayeredModel } from './model.js';
@@ -31,7 +38,10 @@ export interface BayesScannerOptions {
 }
 
 /** Reads at most `limit` bytes of a stream; leaving the loop early destroys the stream. */
-export async function readHead(stream: Readable, limit: number): Promise<{ raw: Buffer; truncated: boolean }> {
+export async function readHead(
+  stream: Readable,
+  limit: number,
+): Promise<{ raw: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let total = 0;
   let truncated = false;
@@ -55,12 +65,23 @@ export async function parseLeniently(raw: Buffer, yielder: Yielder): Promise<Mes
   try {
     return await readMessage(raw, yielder);
   } catch {
-    return { fields: [], texts: [raw.toString('latin1')], links: [], parts: [], charsets: [], malformed: true };
+    return {
+      fields: [],
+      texts: [raw.toString('latin1')],
+      links: [],
+      parts: [],
+      charsets: [],
+      malformed: true,
+    };
   }
 }
 
 /** Raw bytes to the token set the model was trained with. */
-export async function messageTokens(raw: Buffer, opts: TokenizerOptions, yielder = new Yielder()): Promise<{ tokens: Set<string>; message: MessageText }> {
+export async function messageTokens(
+  raw: Buffer,
+  opts: TokenizerOptions,
+  yielder = new Yielder(),
+): Promise<{ tokens: Set<string>; message: MessageText }> {
   const message = await parseLeniently(raw, yielder);
   return { tokens: await tokenize(message, opts, yielder), message };
 }
@@ -129,7 +150,8 @@ export class BayesScanner implements SpamScanner {
     const { raw } = await this.#read(message);
     const { tokens } = await messageTokens(raw, model.info.tokenizer);
     model.local.add(tokens, label);
-    const save = async (): Promise<void> => writeAtomic(localPath, JSON.stringify(model.local.serialize(model.info)));
+    const save = async (): Promise<void> =>
+      writeAtomic(localPath, JSON.stringify(model.local.serialize(model.info)));
     this.#saving = this.#saving.then(save, save);
     await this.#saving;
   }
@@ -138,7 +160,11 @@ export class BayesScanner implements SpamScanner {
     try {
       return await readHead(message.openMessage(), this.options.maxScanBytes);
     } catch (err) {
-      throw new ScannerUnavailableError(this.name, `cannot read the message: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new ScannerUnavailableError(
+        this.name,
+        `cannot read the message: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
 }

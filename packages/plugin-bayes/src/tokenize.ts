@@ -36,7 +36,11 @@ const STRIP_TRAIL = /[)"'\]}>*.,;:?~`|=_#-]+$/;
  * @example
  * const tokens = await tokenize(await readMessage(raw, y), DEFAULT_TOKENIZER, y);
  */
-export async function tokenize(msg: MessageText, opts: TokenizerOptions, yielder: Yielder): Promise<Set<string>> {
+export async function tokenize(
+  msg: MessageText,
+  opts: TokenizerOptions,
+  yielder: Yielder,
+): Promise<Set<string>> {
   const tokens = new Set<string>();
   headerTokens(msg.fields, tokens);
   for (const cs of msg.charsets) tokens.add('charset:' + cs);
@@ -61,7 +65,13 @@ export async function tokenize(msg: MessageText, opts: TokenizerOptions, yielder
 }
 
 /** Adds word tokens (and pairs) for one piece of text, with `prefix` on each. */
-export function wordTokens(text: string, prefix: string, opts: TokenizerOptions, tokens: Set<string>, minLength = 3): void {
+export function wordTokens(
+  text: string,
+  prefix: string,
+  opts: TokenizerOptions,
+  tokens: Set<string>,
+  minLength = 3,
+): void {
   let previous: string | undefined;
   for (const raw of text.split(/\s+/)) {
     const word = raw.replace(STRIP_LEAD, '').replace(STRIP_TRAIL, '').toLowerCase();
@@ -94,7 +104,13 @@ interface Stats {
   urls: number;
 }
 
-function bodyTokens(text: string, opts: TokenizerOptions, tokens: Set<string>, stats: Stats, scripts: Map<string, number>): void {
+function bodyTokens(
+  text: string,
+  opts: TokenizerOptions,
+  tokens: Set<string>,
+  stats: Stats,
+  scripts: Map<string, number>,
+): void {
   const withoutUrls = text.replace(URL_RE, (url) => {
     urlTokens(url, tokens);
     stats.urls++;
@@ -135,11 +151,14 @@ function bucket(value: number, edges: readonly number[]): string {
 }
 
 function statTokens(stats: Stats, scripts: Map<string, number>, tokens: Set<string>): void {
-  if (stats.letters >= 40) tokens.add('stat:caps:' + bucket((100 * stats.upper) / stats.letters, [5, 10, 20, 35, 50]));
-  if (stats.letters >= 40) tokens.add('stat:nonascii:' + bucket((100 * stats.nonAscii) / stats.letters, [1, 10, 30, 60]));
+  if (stats.letters >= 40)
+    tokens.add('stat:caps:' + bucket((100 * stats.upper) / stats.letters, [5, 10, 20, 35, 50]));
+  if (stats.letters >= 40)
+    tokens.add('stat:nonascii:' + bucket((100 * stats.nonAscii) / stats.letters, [1, 10, 30, 60]));
   tokens.add('stat:urls:' + bucket(stats.urls, [1, 2, 4, 8, 16]));
   if (stats.chars < 20) tokens.add('stat:empty');
-  for (const [script, count] of scripts) if (count >= 20 && script !== 'latin') tokens.add('script:' + script);
+  for (const [script, count] of scripts)
+    if (count >= 20 && script !== 'latin') tokens.add('script:' + script);
 }
 
 /** Host tokens for a link: every parent domain, numeric hosts, ports, user-info tricks. */
@@ -167,7 +186,8 @@ export function urlTokens(link: string, tokens: Set<string>): void {
     return;
   }
   const labels = host.split('.').filter(Boolean);
-  for (let i = Math.max(0, labels.length - 4); i < labels.length - 1; i++) tokens.add('url:' + labels.slice(i).join('.'));
+  for (let i = Math.max(0, labels.length - 4); i < labels.length - 1; i++)
+    tokens.add('url:' + labels.slice(i).join('.'));
 }
 
 function headerTokens(fields: Field[], tokens: Set<string>): void {
@@ -175,16 +195,27 @@ function headerTokens(fields: Field[], tokens: Set<string>): void {
   if (!subject.trim()) tokens.add('subject:none');
   wordTokens(subject, 'subject:', { bigrams: false, maxWordLength: 20 }, tokens, 2);
   const letters = subject.replace(/[^\p{L}]/gu, '');
-  if (letters.length >= 8 && letters === letters.toUpperCase() && letters !== letters.toLowerCase()) tokens.add('subject:stat:allcaps');
+  if (letters.length >= 8 && letters === letters.toUpperCase() && letters !== letters.toLowerCase())
+    tokens.add('subject:stat:allcaps');
   if (/!/.test(subject)) tokens.add('subject:stat:exclaim');
   if (/\$\s?\d|\d\s?%/.test(subject)) tokens.add('subject:stat:money');
-  if (/\s{3,}\S+$/.test(subject) || /[\s_-]{2,}[#(]?[a-z0-9]{3,}[)]?$/i.test(subject)) tokens.add('subject:stat:tail-tag');
+  if (/\s{3,}\S+$/.test(subject) || /[\s_-]{2,}[#(]?[a-z0-9]{3,}[)]?$/i.test(subject))
+    tokens.add('subject:stat:tail-tag');
 
   const from = decodeWords(firstField(fields, 'from') ?? '');
   const addr = /<([^>]*)>/.exec(from)?.[1] ?? /\S+@\S+/.exec(from)?.[0] ?? '';
-  const domain = addr.includes('@') ? addr.slice(addr.lastIndexOf('@') + 1).toLowerCase().replace(/[>)\s]/g, '') : '';
+  const domain = addr.includes('@')
+    ? addr
+        .slice(addr.lastIndexOf('@') + 1)
+        .toLowerCase()
+        .replace(/[>)\s]/g, '')
+    : '';
   tokens.add(domain ? 'from:domain:' + domain : 'from:noaddr');
-  const name = from.replace(/<[^>]*>/g, '').replace(/\S+@\S+/g, '').replace(/["()]/g, ' ').trim();
+  const name = from
+    .replace(/<[^>]*>/g, '')
+    .replace(/\S+@\S+/g, '')
+    .replace(/["()]/g, ' ')
+    .trim();
   if (name) wordTokens(name, 'from:name:', { bigrams: false, maxWordLength: 20 }, tokens, 2);
   else tokens.add('from:noname');
 
@@ -193,14 +224,22 @@ function headerTokens(fields: Field[], tokens: Set<string>): void {
     const rdomain = /@([\w.-]+)/.exec(replyTo)?.[1]?.toLowerCase();
     tokens.add(rdomain && rdomain === domain ? 'reply-to:same-domain' : 'reply-to:other-domain');
   }
-  const recipients = [...fields.filter((f) => f.name === 'to' || f.name === 'cc')].map((f) => f.value).join(',');
+  const recipients = [...fields.filter((f) => f.name === 'to' || f.name === 'cc')]
+    .map((f) => f.value)
+    .join(',');
   const count = (recipients.match(/@/g) ?? []).length;
   tokens.add('to:count:' + bucket(count, [1, 2, 6, 20]));
   if (/undisclosed|recipient list suppressed/i.test(recipients)) tokens.add('to:undisclosed');
 
   const mailer = firstField(fields, 'x-mailer') ?? firstField(fields, 'user-agent');
   if (mailer) {
-    for (const word of mailer.toLowerCase().replace(/[\d.]+/g, ' ').split(/[^a-z]+/).filter((w) => w.length >= 2).slice(0, 3)) tokens.add('mailer:' + word);
+    for (const word of mailer
+      .toLowerCase()
+      .replace(/[\d.]+/g, ' ')
+      .split(/[^a-z]+/)
+      .filter((w) => w.length >= 2)
+      .slice(0, 3))
+      tokens.add('mailer:' + word);
   } else tokens.add('mailer:none');
 
   const mid = firstField(fields, 'message-id');

@@ -22,7 +22,11 @@ const plugin = definePlugin({
 });
 
 test('assertVerdict, assertResult and assertTraced pass on what happened', async () => {
-  const r = await runTransaction([plugin], { from: 'a@example.org', to: ['b@example.net', 'no@example.net', 'held@example.net'], message: 'Subject: x\r\n\r\nx\r\n' });
+  const r = await runTransaction([plugin], {
+    from: 'a@example.org',
+    to: ['b@example.net', 'no@example.net', 'held@example.net'],
+    message: 'Subject: x\r\n\r\nx\r\n',
+  });
   assertVerdict(r, 'connect', 'continue');
   assertVerdict(r, 'rcpt', 'reject', { recipient: 'no@example.net' });
   assertVerdict(r, 'rcpt', 'continue', { recipient: 'b@example.net' });
@@ -31,16 +35,30 @@ test('assertVerdict, assertResult and assertTraced pass on what happened', async
   assertResult(r, 'tagger', 'ok', false, { recipient: 'no@example.net' });
   assert.equal(assertTraced(r, 'tagger', 'rcpt').length, 3);
   assert.throws(() => verdictKind(r, 'rcpt'), /several recipients/);
-  const one = await runTransaction([plugin], { from: 'a@example.org', to: ['held@example.net'], message: 'Subject: x\r\n\r\nx\r\n' });
+  const one = await runTransaction([plugin], {
+    from: 'a@example.org',
+    to: ['held@example.net'],
+    message: 'Subject: x\r\n\r\nx\r\n',
+  });
   assertVerdict(one, 'rcpt', 'continue');
   assertVerdict(one, 'data', 'hold');
 });
 
 test('they fail with the transaction in the message', async () => {
-  const r = await runTransaction([plugin], { from: 'a@example.org', to: ['no@example.net'], message: 'Subject: x\r\n\r\nx\r\n' });
-  assert.throws(() => {
-    assertVerdict(r, 'data', 'deliver');
-  }, (err: Error) => err instanceof assert.AssertionError && /expected verdict "deliver" at data, got "not-reached"/.test(err.message) && /rcpt no@example.net: reject → 550 5\.7\.1 Message rejected/.test(err.message));
+  const r = await runTransaction([plugin], {
+    from: 'a@example.org',
+    to: ['no@example.net'],
+    message: 'Subject: x\r\n\r\nx\r\n',
+  });
+  assert.throws(
+    () => {
+      assertVerdict(r, 'data', 'deliver');
+    },
+    (err: Error) =>
+      err instanceof assert.AssertionError &&
+      /expected verdict "deliver" at data, got "not-reached"/.test(err.message) &&
+      /rcpt no@example.net: reject → 550 5\.7\.1 Message rejected/.test(err.message),
+  );
   assert.throws(() => {
     assertResult(r, 'tagger', 'ok', true, { recipient: 'no@example.net' });
   }, /result tagger\.ok <no@example\.net> is false, expected true/);

@@ -32,7 +32,10 @@ export function verdictKind(result: TransactionResult, stage: Stage, recipient?:
   if (stage === 'rcpt') {
     const all = Object.keys(result.outcomes);
     const r = recipient ?? (all.length === 1 ? all[0] : undefined);
-    if (r === undefined) throw new TypeError(`assertVerdict: several recipients (${all.join(', ')}); say which with { recipient }`);
+    if (r === undefined)
+      throw new TypeError(
+        `assertVerdict: several recipients (${all.join(', ')}); say which with { recipient }`,
+      );
     return v.rcpt[r]?.kind ?? 'not-reached';
   }
   if (stage !== 'data') return v[stage]?.kind ?? 'not-reached';
@@ -51,13 +54,24 @@ function describe(result: TransactionResult): string {
     const r = result.replies[s];
     if (r) lines.push(`  ${s}: ${result.verdicts[s]?.kind ?? '-'} → ${r.text}`);
   }
-  for (const [rcpt, r] of Object.entries(result.replies.rcpt)) lines.push(`  rcpt ${rcpt}: ${result.verdicts.rcpt[rcpt]?.kind ?? '-'} → ${r.text}`);
+  for (const [rcpt, r] of Object.entries(result.replies.rcpt))
+    lines.push(`  rcpt ${rcpt}: ${result.verdicts.rcpt[rcpt]?.kind ?? '-'} → ${r.text}`);
   if (result.replies.data) lines.push(`  data: ${result.replies.data.text}`);
-  lines.push(`  outcomes: ${Object.entries(result.outcomes).map(([a, o]: [string, RecipientResult]) => `${a}=${o.kind}`).join(', ')}`);
+  lines.push(
+    `  outcomes: ${Object.entries(result.outcomes)
+      .map(([a, o]: [string, RecipientResult]) => `${a}=${o.kind}`)
+      .join(', ')}`,
+  );
   lines.push('trace:');
-  for (const t of result.trace) lines.push(`  ${t.plugin}/${t.hook}${t.recipient ? ` <${t.recipient}>` : ''}: ${t.verdict}${t.error ? ` (${t.error})` : ''}`);
+  for (const t of result.trace)
+    lines.push(
+      `  ${t.plugin}/${t.hook}${t.recipient ? ` <${t.recipient}>` : ''}: ${t.verdict}${t.error ? ` (${t.error})` : ''}`,
+    );
   lines.push('results:');
-  for (const r of result.results) lines.push(`  ${r.plugin}.${r.key}${r.recipient ? ` <${r.recipient}>` : ''} = ${JSON.stringify(r.value)}`);
+  for (const r of result.results)
+    lines.push(
+      `  ${r.plugin}.${r.key}${r.recipient ? ` <${r.recipient}>` : ''} = ${JSON.stringify(r.value)}`,
+    );
   return lines.join('\n');
 }
 
@@ -68,7 +82,12 @@ function describe(result: TransactionResult): string {
  * assertVerdict(r, 'rcpt', 'reject', { recipient: 'x@blocked.example' });
  * assertVerdict(r, 'data', 'hold');
  */
-export function assertVerdict(result: TransactionResult, stage: Stage, kind: VerdictKind, opts: { recipient?: string } = {}): void {
+export function assertVerdict(
+  result: TransactionResult,
+  stage: Stage,
+  kind: VerdictKind,
+  opts: { recipient?: string } = {},
+): void {
   const got = verdictKind(result, stage, opts.recipient);
   if (got === kind) return;
   const where = stage === 'rcpt' && opts.recipient ? `rcpt <${opts.recipient}>` : stage;
@@ -82,11 +101,23 @@ export function assertVerdict(result: TransactionResult, stage: Stage, kind: Ver
  * assertResult(r, 'limits', 'count', 3);
  * assertResult(r, 'limits', 'over', true, { recipient: 'b@example.net' });
  */
-export function assertResult(result: TransactionResult, plugin: string, key: string, expected: Json, opts: { recipient?: string } = {}): void {
-  const rec = result.results.find((r) => r.plugin === plugin && r.key === key && r.recipient === opts.recipient);
+export function assertResult(
+  result: TransactionResult,
+  plugin: string,
+  key: string,
+  expected: Json,
+  opts: { recipient?: string } = {},
+): void {
+  const rec = result.results.find(
+    (r) => r.plugin === plugin && r.key === key && r.recipient === opts.recipient,
+  );
   const what = `${plugin}.${key}${opts.recipient ? ` <${opts.recipient}>` : ''}`;
   if (!rec) assert.fail(`no result ${what}\n${describe(result)}`);
-  assert.deepStrictEqual(rec.value, expected, `result ${what} is ${JSON.stringify(rec.value)}, expected ${JSON.stringify(expected)}`);
+  assert.deepStrictEqual(
+    rec.value,
+    expected,
+    `result ${what} is ${JSON.stringify(rec.value)}, expected ${JSON.stringify(expected)}`,
+  );
 }
 
 /**
@@ -95,7 +126,11 @@ export function assertResult(result: TransactionResult, plugin: string, key: str
  * @example
  * assertTraced(r, 'limits', 'rcpt');
  */
-export function assertTraced(result: TransactionResult, plugin: string, hook: string): TransactionResult['trace'] {
+export function assertTraced(
+  result: TransactionResult,
+  plugin: string,
+  hook: string,
+): TransactionResult['trace'] {
   const hits = result.trace.filter((t) => t.plugin === plugin && t.hook === hook);
   if (!hits.length) assert.fail(`hook ${plugin}/${hook} did not run\n${describe(result)}`);
   return hits;

@@ -88,11 +88,17 @@ export interface TestHost {
  * const t = await createTestHost([myPlugin], { config: { plugin: { mine: { limit: 2 } } } });
  * try { await runTransaction(t, { from: 'a@example.org', to: ['b@example.net'], message }); } finally { await t.close(); }
  */
-export async function createTestHost(plugins: readonly PluginManifest[], opts: TestHostOptions = {}): Promise<TestHost> {
+export async function createTestHost(
+  plugins: readonly PluginManifest[],
+  opts: TestHostOptions = {},
+): Promise<TestHost> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'smarthold-testkit-'));
   const clock = opts.clock ?? systemClock;
   const log =
-    opts.log ?? (process.env['SMARTHOLD_TEST_LOG'] ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] }) : silentLogger());
+    opts.log ??
+    (process.env['SMARTHOLD_TEST_LOG']
+      ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] })
+      : silentLogger());
   const tables = opts.config ?? {};
   const table = (key: string): Record<string, unknown> => {
     const t = tables[key];
@@ -113,7 +119,11 @@ export async function createTestHost(plugins: readonly PluginManifest[], opts: T
   const jobs: CollectedJob[] = [];
   const httpPlugins: string[] = [];
   let submittedCount = 0;
-  const inline: LoadedPlugin[] = plugins.map((manifest) => ({ manifest, spec: manifest.name, source: '(inline)' }));
+  const inline: LoadedPlugin[] = plugins.map((manifest) => ({
+    manifest,
+    spec: manifest.name,
+    source: '(inline)',
+  }));
   let host: PluginHost;
   try {
     host = await PluginHost.create(config, inline, {
@@ -164,7 +174,10 @@ export async function createTestHost(plugins: readonly PluginManifest[], opts: T
     httpPlugins,
     async runJob(name) {
       const job = jobs.find((j) => `${j.plugin}/${j.name}` === name) ?? jobs.find((j) => j.name === name);
-      if (!job) throw new Error(`no job "${name}"; registered: ${jobs.map((j) => `${j.plugin}/${j.name}`).join(', ') || 'none'}`);
+      if (!job)
+        throw new Error(
+          `no job "${name}"; registered: ${jobs.map((j) => `${j.plugin}/${j.name}`).join(', ') || 'none'}`,
+        );
       await job.run();
     },
     async close() {

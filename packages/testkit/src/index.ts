@@ -9,7 +9,13 @@
  * - re-exported from @smarthold/core: the loopback harness, the capture
  *   sink, the raw SMTP client, `needService` and the scanner checks.
  */
-export { createTestHost, type TestHost, type TestHostOptions, type SubmittedMessage, type CollectedJob } from './host.js';
+export {
+  createTestHost,
+  type TestHost,
+  type TestHostOptions,
+  type SubmittedMessage,
+  type CollectedJob,
+} from './host.js';
 export {
   runTransaction,
   testSession,
@@ -21,7 +27,13 @@ export {
   type MessageResult,
   type RecipientResult,
 } from './transaction.js';
-export { fakeScanner, type FakeScanner, type FakeScannerOptions, type FakeScanInput, type FakeVerdict } from './scanner.js';
+export {
+  fakeScanner,
+  type FakeScanner,
+  type FakeScannerOptions,
+  type FakeScanInput,
+  type FakeVerdict,
+} from './scanner.js';
 export { fakeDns, dnsError, type FakeDns, type FakeDnsRecords, type FakeDnsOptions } from './dns.js';
 export { fakeClock, FAKE_CLOCK_START, type FakeClock } from './clock.js';
 export { assertVerdict, assertResult, assertTraced, verdictKind, type VerdictKind } from './assert.js';

@@ -15,14 +15,20 @@ const noSpamToVips = definePlugin({
   setup(ctx) {
     const scanner = ctx.service('spam-scanner');
     ctx.hook('rcpt', (_tx, rcpt) =>
-      Promise.resolve(rcpt.endsWith('@blocked.example') ? verdict.reject('no such user', { code: 550, enhanced: '5.1.1' }) : verdict.next()),
+      Promise.resolve(
+        rcpt.endsWith('@blocked.example')
+          ? verdict.reject('no such user', { code: 550, enhanced: '5.1.1' })
+          : verdict.next(),
+      ),
     );
     ctx.hook('data', async (tx) => {
       const v = await scanner.scan(tx, { from: tx.from, to: tx.to });
       tx.results.set('score', v.score);
       if (!v.isSpam) return verdict.next();
       const vips = tx.to.filter((r) => ctx.config.vips.includes(r));
-      return verdict.recipients(Object.fromEntries(vips.map((r) => [r, { kind: 'hold', reason: 'spam to a VIP' } as const])));
+      return verdict.recipients(
+        Object.fromEntries(vips.map((r) => [r, { kind: 'hold', reason: 'spam to a VIP' } as const])),
+      );
     });
   },
 });

@@ -8,7 +8,15 @@
  * default it calls GTUBE spam and everything else ham. It never changes the
  * message.
  */
-import { definePlugin, GTUBE, type PluginManifest, type ScanContext, type ScanMessage, type ScanVerdict, type SpamScanner } from '@smarthold/core';
+import {
+  definePlugin,
+  GTUBE,
+  type PluginManifest,
+  type ScanContext,
+  type ScanMessage,
+  type ScanVerdict,
+  type SpamScanner,
+} from '@smarthold/core';
 
 /** A scanner answer: "spam", "ham", or the fields of a verdict to set (the rest is filled in). */
 export type FakeVerdict = 'spam' | 'ham' | Partial<ScanVerdict>;
@@ -62,7 +70,8 @@ async function readAll(m: ScanMessage): Promise<Buffer> {
 export function fakeScanner(opts: FakeScannerOptions = {}): FakeScanner {
   const name = opts.name ?? 'fake-scanner';
   const threshold = opts.threshold ?? 5;
-  const decide = opts.verdict ?? ((i: FakeScanInput): FakeVerdict => (i.raw.includes(GTUBE) ? 'spam' : 'ham'));
+  const decide =
+    opts.verdict ?? ((i: FakeScanInput): FakeVerdict => (i.raw.includes(GTUBE) ? 'spam' : 'ham'));
   const calls = { scan: 0, learn: 0 };
   const scanned: FakeScanInput[] = [];
   const learned: { label: 'spam' | 'ham'; raw: Buffer }[] = [];
@@ -74,8 +83,21 @@ export function fakeScanner(opts: FakeScannerOptions = {}): FakeScanner {
       const input: FakeScanInput = { raw, size: message.size, context };
       scanned.push(input);
       const v = typeof decide === 'function' ? await decide(input) : decide;
-      const base: ScanVerdict = { scanner: name, score: 0, threshold, isSpam: false, rules: [], durationMs: 0 };
-      if (v === 'spam') return { ...base, score: threshold * 2, isSpam: true, rules: [{ name: 'FAKE_SPAM', score: threshold * 2 }] };
+      const base: ScanVerdict = {
+        scanner: name,
+        score: 0,
+        threshold,
+        isSpam: false,
+        rules: [],
+        durationMs: 0,
+      };
+      if (v === 'spam')
+        return {
+          ...base,
+          score: threshold * 2,
+          isSpam: true,
+          rules: [{ name: 'FAKE_SPAM', score: threshold * 2 }],
+        };
       if (v === 'ham') return base;
       const score = v.score ?? (v.isSpam ? threshold * 2 : 0);
       return { ...base, ...v, score, isSpam: v.isSpam ?? score >= (v.threshold ?? threshold) };

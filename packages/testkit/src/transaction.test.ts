@@ -13,17 +13,28 @@ const policy = definePlugin({
   name: 'policy',
   version: '1.0.0',
   core: '^1',
-  config: z.strictObject({ blocked: z.string().default('blocked.example'), hold_subject: z.string().default('hold me') }),
+  config: z.strictObject({
+    blocked: z.string().default('blocked.example'),
+    hold_subject: z.string().default('hold me'),
+  }),
   setup(ctx) {
-    ctx.hook('connect', (s) => Promise.resolve(s.remoteAddress === '198.51.100.1' ? verdict.reject('go away') : verdict.next()));
-    ctx.hook('helo', (_s, helo) => Promise.resolve(helo === 'bad.example' ? verdict.tempfail('later') : verdict.next()));
+    ctx.hook('connect', (s) =>
+      Promise.resolve(s.remoteAddress === '198.51.100.1' ? verdict.reject('go away') : verdict.next()),
+    );
+    ctx.hook('helo', (_s, helo) =>
+      Promise.resolve(helo === 'bad.example' ? verdict.tempfail('later') : verdict.next()),
+    );
     ctx.hook('mail', (tx) => {
       tx.results.set('from', tx.from);
       return Promise.resolve(verdict.next());
     });
     ctx.hook('rcpt', (tx, rcpt) => {
       tx.results.set('seen', tx.to.length, { recipient: rcpt });
-      return Promise.resolve(rcpt.endsWith(`@${ctx.config.blocked}`) ? verdict.reject('no such user', { code: 550, enhanced: '5.1.1' }) : verdict.next());
+      return Promise.resolve(
+        rcpt.endsWith(`@${ctx.config.blocked}`)
+          ? verdict.reject('no such user', { code: 550, enhanced: '5.1.1' })
+          : verdict.next(),
+      );
     });
     ctx.hook('data', async (tx) => {
       tx.results.set('subject', tx.headers.first('subject') ?? null);
@@ -35,8 +46,18 @@ const policy = definePlugin({
       return verdict.next();
     });
     ctx.hook('queue', async (tx) => {
-      await ctx.submit({ from: '', to: ['postmaster@example.org'], raw: `Subject: saw ${tx.queueId}\r\n\r\n.\r\n` });
-      return verdict.recipients(Object.fromEntries(tx.to.filter((r) => r.startsWith('drop')).map((r) => [r, { kind: 'discard', reason: 'x' } as const])));
+      await ctx.submit({
+        from: '',
+        to: ['postmaster@example.org'],
+        raw: `Subject: saw ${tx.queueId}\r\n\r\n.\r\n`,
+      });
+      return verdict.recipients(
+        Object.fromEntries(
+          tx.to
+            .filter((r) => r.startsWith('drop'))
+            .map((r) => [r, { kind: 'discard', reason: 'x' } as const]),
+        ),
+      );
     });
   },
 });
@@ -89,20 +110,40 @@ test('config comes from the plugin schema; hold at data holds every recipient', 
   assert.deepEqual(r.outcomes, { 'b@example.net': { kind: 'hold', reason: 'subject' } });
   assert.equal(r.message?.toString(), 'Subject: custom\r\n\r\nx\r\n');
   await assert.rejects(
-    runTransaction([policy], { from: '', to: ['b@example.net'], message: MESSAGE, config: { plugin: { policy: { nope: 1 } } } }),
+    runTransaction([policy], {
+      from: '',
+      to: ['b@example.net'],
+      message: MESSAGE,
+      config: { plugin: { policy: { nope: 1 } } },
+    }),
     /plugin "policy": invalid configuration/,
   );
 });
 
 test('a refusal at connect or helo ends the transaction; relay access is checked', async () => {
-  const c = await runTransaction([policy], { from: 'a@example.org', to: ['b@example.net'], message: MESSAGE, session: { remoteAddress: '198.51.100.1' } });
+  const c = await runTransaction([policy], {
+    from: 'a@example.org',
+    to: ['b@example.net'],
+    message: MESSAGE,
+    session: { remoteAddress: '198.51.100.1' },
+  });
   assert.equal(c.replies.connect?.text, '554 5.7.1 go away');
   assert.equal(c.replies.mail, undefined);
   assert.deepEqual(c.outcomes, { 'b@example.net': { kind: 'not-reached' } });
-  const h = await runTransaction([policy], { from: 'a@example.org', to: ['b@example.net'], message: MESSAGE, session: { helo: 'bad.example' } });
+  const h = await runTransaction([policy], {
+    from: 'a@example.org',
+    to: ['b@example.net'],
+    message: MESSAGE,
+    session: { helo: 'bad.example' },
+  });
   assert.equal(h.replies.helo?.text, '451 4.3.0 later');
   assert.equal(h.verdicts.mail, undefined);
-  const u = await runTransaction([policy], { from: 'a@example.org', to: ['b@example.net'], message: MESSAGE, session: { trustedNetwork: false } });
+  const u = await runTransaction([policy], {
+    from: 'a@example.org',
+    to: ['b@example.net'],
+    message: MESSAGE,
+    session: { trustedNetwork: false },
+  });
   assert.equal(u.replies.rcpt['b@example.net']?.code, 554);
   assert.equal(u.replies.data?.text, '503 5.5.1 No valid recipients');
   assert.equal(u.accepted, false);
@@ -117,7 +158,11 @@ test('a hook that throws fails closed with 451, as in ingress', async () => {
       ctx.hook('data', () => Promise.reject(new Error('boom')));
     },
   });
-  const r = await runTransaction([broken], { from: 'a@example.org', to: ['b@example.net'], message: MESSAGE });
+  const r = await runTransaction([broken], {
+    from: 'a@example.org',
+    to: ['b@example.net'],
+    message: MESSAGE,
+  });
   assert.equal(r.replies.data?.code, 451);
   assert.equal(r.accepted, false);
   assert.deepEqual(r.outcomes['b@example.net']?.kind, 'tempfailed');
@@ -133,15 +178,27 @@ test('createTestHost: plugin tables, jobs and the clock persist across transacti
     async setup(ctx) {
       await ctx.data.migrate({
         '001_init': {
-          up: (db) => db.schema.createTable('counter_seen').addColumn('sender', 'text').addColumn('at', 'integer').execute(),
+          up: (db) =>
+            db.schema
+              .createTable('counter_seen')
+              .addColumn('sender', 'text')
+              .addColumn('at', 'integer')
+              .execute(),
         },
       });
       ctx.job('purge', { everyMs: 60_000 }, async () => {
         await ctx.data.db.deleteFrom('counter_seen').execute();
       });
       ctx.hook('mail', async (tx) => {
-        await ctx.data.db.insertInto('counter_seen').values({ sender: tx.from, at: ctx.clock.now() }).execute();
-        const rows = (await ctx.data.db.selectFrom('counter_seen').selectAll().where('sender', '=', tx.from).execute()) as unknown[];
+        await ctx.data.db
+          .insertInto('counter_seen')
+          .values({ sender: tx.from, at: ctx.clock.now() })
+          .execute();
+        const rows = (await ctx.data.db
+          .selectFrom('counter_seen')
+          .selectAll()
+          .where('sender', '=', tx.from)
+          .execute()) as unknown[];
         tx.results.set('count', rows.length);
         return rows.length > 2 ? verdict.tempfail('slow down') : verdict.next();
       });
@@ -155,7 +212,10 @@ test('createTestHost: plugin tables, jobs and the clock persist across transacti
     const third = await send();
     assert.equal(third.replies.mail?.text, '451 4.3.0 slow down');
     assert.equal(third.trace[0]?.at, clock.now());
-    assert.deepEqual(t.jobs.map((j) => `${j.plugin}/${j.name}@${j.everyMs}`), ['counter/purge@60000']);
+    assert.deepEqual(
+      t.jobs.map((j) => `${j.plugin}/${j.name}@${j.everyMs}`),
+      ['counter/purge@60000'],
+    );
     await t.runJob('purge');
     assert.equal((await send()).replies.mail?.code, 250);
     await assert.rejects(t.runJob('nope'), /no job "nope"; registered: counter\/purge/);

@@ -119,7 +119,12 @@ export function testSession(over: Partial<SessionInfo> = {}): SessionInfo {
 }
 
 function toStage(r: SmtpReply): StageReply {
-  return { code: r.responseCode, enhanced: r.enhanced, lines: r.lines, text: `${r.responseCode} ${r.message}` };
+  return {
+    code: r.responseCode,
+    enhanced: r.enhanced,
+    lines: r.lines,
+    text: `${r.responseCode} ${r.message}`,
+  };
 }
 
 function ok(code: number, enhanced: string, text: string): StageReply {
@@ -141,7 +146,10 @@ function stageReply(v: CommandVerdict, code: number): StageReply | undefined {
  * const r = await runTransaction([myPlugin], { from: 'a@example.org', to: ['b@example.net'], message: 'Subject: hi\r\n\r\nhello\r\n' });
  * assertVerdict(r, 'data', 'hold');
  */
-export async function runTransaction(plugins: readonly PluginManifest[] | TestHost, input: RunOptions): Promise<TransactionResult> {
+export async function runTransaction(
+  plugins: readonly PluginManifest[] | TestHost,
+  input: RunOptions,
+): Promise<TransactionResult> {
   if (!Array.isArray(plugins)) return drive(plugins as TestHost, input);
   const t = await createTestHost(plugins as readonly PluginManifest[], input);
   try {
@@ -160,11 +168,25 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
   // The transaction as ingress keeps it (recipients are added as RCPT accepts them).
   const state = newTx(queueId, input.from, now);
   const results = state.results;
-  const replies: { connect?: StageReply; helo?: StageReply; mail?: StageReply; rcpt: Record<string, StageReply>; data?: StageReply } = { rcpt: {} };
-  const verdicts: { connect?: CommandVerdict; helo?: CommandVerdict; mail?: CommandVerdict; rcpt: Record<string, CommandVerdict>; data?: MessageResult } = {
+  const replies: {
+    connect?: StageReply;
+    helo?: StageReply;
+    mail?: StageReply;
+    rcpt: Record<string, StageReply>;
+    data?: StageReply;
+  } = { rcpt: {} };
+  const verdicts: {
+    connect?: CommandVerdict;
+    helo?: CommandVerdict;
+    mail?: CommandVerdict;
+    rcpt: Record<string, CommandVerdict>;
+    data?: MessageResult;
+  } = {
     rcpt: {},
   };
-  const outcomes: Record<string, RecipientResult> = Object.fromEntries(input.to.map((r) => [r, { kind: 'not-reached' } as const]));
+  const outcomes: Record<string, RecipientResult> = Object.fromEntries(
+    input.to.map((r) => [r, { kind: 'not-reached' } as const]),
+  );
   let accepted = false;
   const done = (message?: Buffer): TransactionResult => ({
     queueId,
@@ -182,7 +204,10 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
   verdicts.connect = await host.connect(session);
   const refused = stageReply(verdicts.connect, 554);
   if (refused) {
-    replies.connect = verdicts.connect.kind === 'tempfail' ? toStage(smtpReply(421, refused.enhanced, refused.lines)) : refused;
+    replies.connect =
+      verdicts.connect.kind === 'tempfail'
+        ? toStage(smtpReply(421, refused.enhanced, refused.lines))
+        : refused;
     return done();
   }
   replies.connect = ok(220, '2.0.0', `${config.smtp.hostname} ESMTP`);
@@ -194,14 +219,25 @@ async function drive(t: TestHost, input: TransactionInput): Promise<TransactionR
   if (replies.helo.code >= 400) return done();
 
   const to = state.to;
-  const tx = (): Transaction => ({ queueId, session, from: input.from, to: [...to], results: results.view('core') });
+  const tx = (): Transaction => ({
+    queueId,
+    session,
+    from: input.from,
+    to: [...to],
+    results: results.view('core'),
+  });
   verdicts.mail = await host.mail(tx(), results);
   replies.mail = stageReply(verdicts.mail, 550) ?? ok(250, '2.1.0', 'Accepted');
   if (replies.mail.code >= 400) return done();
 
   for (const rcpt of input.to) {
     // smarthold's own checks first (address, limit, relay access), exactly as ingress applies them.
-    const refused = checkRecipient(config.smtp, { address: rcpt, smtpUtf8: true, accepted: to.length, session });
+    const refused = checkRecipient(config.smtp, {
+      address: rcpt,
+      smtpUtf8: true,
+      accepted: to.length,
+      session,
+    });
     if (refused) {
       replies.rcpt[rcpt] = toStage(refused);
     } else {

@@ -6,7 +6,14 @@
  * or with --non-default only what the files set.
  */
 import { stringify } from 'smol-toml';
-import { configSchema, defaultConfigPath, loadConfig, loadPlugins, PluginHost, silentLogger } from '@smarthold/core';
+import {
+  configSchema,
+  defaultConfigPath,
+  loadConfig,
+  loadPlugins,
+  PluginHost,
+  silentLogger,
+} from '@smarthold/core';
 import { inputSchema, renderEffective } from '@smarthold/core/config-render';
 import { EX } from '../exit.js';
 
@@ -15,7 +22,10 @@ export async function check(opts: { config?: string }): Promise<number> {
   const loaded = loadConfig(file);
   const plugins = await loadPlugins(loaded);
   // Each plugin's section and the requires/provides graph; setup is not run.
-  const ordered = PluginHost.prepare(loaded.config, plugins, { log: silentLogger(), sources: loaded.sources });
+  const ordered = PluginHost.prepare(loaded.config, plugins, {
+    log: silentLogger(),
+    sources: loaded.sources,
+  });
   process.stdout.write(
     `config OK: ${loaded.files.length ? loaded.files.join(', ') : 'built-in defaults (no file)'}\n` +
       `plugins (in run order): ${ordered.map((p) => `${p.manifest.name}@${p.manifest.version}`).join(', ') || 'none'}\n`,
@@ -40,7 +50,9 @@ export function show(opts: { config?: string; nonDefault?: boolean }): number {
   const loaded = loadConfig(file);
   if (opts.nonDefault) {
     const set = pruned(loaded.raw);
-    process.stdout.write(Object.keys(set).length ? stringify(set) + '\n' : '# everything is at its default\n');
+    process.stdout.write(
+      Object.keys(set).length ? stringify(set) + '\n' : '# everything is at its default\n',
+    );
   } else {
     process.stdout.write(renderEffective(inputSchema(configSchema), loaded.raw) + '\n');
   }

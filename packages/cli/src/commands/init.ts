@@ -12,17 +12,14 @@ import { EX } from '../exit.js';
 
 /** The text `init` writes. */
 export function defaultConfigText(): string {
-  return renderCommentedToml(
-    inputSchema(configSchema),
-    [
-      'smarthold.toml — written by `smarthold init`.',
-      '',
-      'Every key below shows its built-in default, commented out: uncomment a line to change it.',
-      'Drop-in files in conf.d/*.toml are merged over this file in name order.',
-      'Check with `smarthold config check`; see what differs from the defaults with `smarthold config show --non-default`.',
-      'Reference: docs/reference/config.md',
-    ],
-  );
+  return renderCommentedToml(inputSchema(configSchema), [
+    'smarthold.toml — written by `smarthold init`.',
+    '',
+    'Every key below shows its built-in default, commented out: uncomment a line to change it.',
+    'Drop-in files in conf.d/*.toml are merged over this file in name order.',
+    'Check with `smarthold config check`; see what differs from the defaults with `smarthold config show --non-default`.',
+    'Reference: docs/reference/config.md',
+  ]);
 }
 
 export function init(dir: string | undefined): number {

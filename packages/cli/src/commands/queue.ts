@@ -8,7 +8,16 @@
  * `flush` or `release` made due on its next poll. Each change prints what it
  * did. --json prints JSON Lines with postqueue -j's field names.
  */
-import { defaultConfigPath, explainText, isQueueId, loadConfig, openStore, type MessageDetail, type MessageRecord, type RecipientState } from '@smarthold/core';
+import {
+  defaultConfigPath,
+  explainText,
+  isQueueId,
+  loadConfig,
+  openStore,
+  type MessageDetail,
+  type MessageRecord,
+  type RecipientState,
+} from '@smarthold/core';
 import { EX } from '../exit.js';
 
 const PENDING: readonly RecipientState[] = ['active', 'deferred', 'hold'];
@@ -16,14 +25,22 @@ const PENDING: readonly RecipientState[] = ['active', 'deferred', 'hold'];
 /** One message in postqueue -j form. */
 export function postqueueJson(m: MessageRecord): Record<string, unknown> {
   const pending = m.recipients.filter((r) => PENDING.includes(r.state));
-  const queueName = pending.some((r) => r.state === 'hold') ? 'hold' : pending.some((r) => r.state === 'deferred') ? 'deferred' : 'active';
+  const queueName = pending.some((r) => r.state === 'hold')
+    ? 'hold'
+    : pending.some((r) => r.state === 'deferred')
+      ? 'deferred'
+      : 'active';
   return {
     queue_name: queueName,
     queue_id: m.queue_id,
     arrival_time: Math.floor(m.arrival_time / 1000),
     message_size: m.message_size,
     sender: m.sender,
-    recipients: pending.map((r) => ({ address: r.address, ...(r.delay_reason ? { delay_reason: r.delay_reason } : {}), state: r.state })),
+    recipients: pending.map((r) => ({
+      address: r.address,
+      ...(r.delay_reason ? { delay_reason: r.delay_reason } : {}),
+      state: r.state,
+    })),
   };
 }
 
@@ -49,12 +66,17 @@ async function withStore<T>(configFile: string | undefined, fn: (s: Opened) => P
 }
 
 /** Runs a command against the store; a busy or locked database exits 75 (EX_TEMPFAIL) so scripts retry. */
-async function storeCommand(configFile: string | undefined, fn: (s: Opened) => Promise<number>): Promise<number> {
+async function storeCommand(
+  configFile: string | undefined,
+  fn: (s: Opened) => Promise<number>,
+): Promise<number> {
   try {
     return await withStore(configFile, fn);
   } catch (err) {
     if (!isBusy(err)) throw err;
-    process.stderr.write(`smarthold: the queue database is busy (${err instanceof Error ? err.message : String(err)}); try again\n`);
+    process.stderr.write(
+      `smarthold: the queue database is busy (${err instanceof Error ? err.message : String(err)}); try again\n`,
+    );
     return EX.TEMPFAIL;
   }
 }
@@ -64,7 +86,9 @@ function quietOnClosedPipe(): void {
   if (process.stdout.listenerCount('error')) return;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') process.stderr.write(`smarthold: cannot write the output: ${err.message}\n`);
-    process.exit(err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : EX.OK) : EX.SOFTWARE);
+    process.exit(
+      err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : EX.OK) : EX.SOFTWARE,
+    );
   });
 }
 
@@ -99,7 +123,9 @@ export async function list(opts: { config?: string; json?: boolean }): Promise<n
   for (const m of msgs) {
     const j = postqueueJson(m);
     const mark = j['queue_name'] === 'hold' ? '!' : j['queue_name'] === 'active' ? '*' : ' ';
-    process.stdout.write(`${m.queue_id}${mark} ${String(m.message_size).padStart(8)} ${new Date(m.arrival_time).toISOString().slice(0, 19)}  <${m.sender}>\n`);
+    process.stdout.write(
+      `${m.queue_id}${mark} ${String(m.message_size).padStart(8)} ${new Date(m.arrival_time).toISOString().slice(0, 19)}  <${m.sender}>\n`,
+    );
     for (const r of m.recipients.filter((x) => PENDING.includes(x.state))) {
       if (r.delay_reason) process.stdout.write(`${' '.repeat(48)}(${r.delay_reason})\n`);
       process.stdout.write(`${' '.repeat(48)}<${r.address}> [${r.state}]\n`);
@@ -120,7 +146,8 @@ export async function explain(id: string, opts: { config?: string; json?: boolea
   });
 }
 
-const isoOrNow = (ms: number, now: number): string => (ms <= now ? 'now' : `${new Date(ms).toISOString()} (in ${Math.ceil((ms - now) / 1000)} s)`);
+const isoOrNow = (ms: number, now: number): string =>
+  ms <= now ? 'now' : `${new Date(ms).toISOString()} (in ${Math.ceil((ms - now) / 1000)} s)`;
 
 /** What waits for what: the part of `queue show` that explain leaves out. */
 function scheduleText(m: MessageDetail, now: number): string {
@@ -145,7 +172,10 @@ export async function showMessage(id: string, opts: { config?: string; json?: bo
     const m = await s.store.get(id);
     if (!m) return noSuchMessage(id);
     const now = Date.now();
-    if (opts.json) process.stdout.write(JSON.stringify({ ...m, queue_name: postqueueJson(m)['queue_name'] }, null, 2) + '\n');
+    if (opts.json)
+      process.stdout.write(
+        JSON.stringify({ ...m, queue_name: postqueueJson(m)['queue_name'] }, null, 2) + '\n',
+      );
     else process.stdout.write(explainText(m) + '\n' + scheduleText(m, now) + '\n');
     return EX.OK;
   });
@@ -170,7 +200,9 @@ export async function flush(id: string | undefined, opts: { config?: string }): 
 /** `queue delete ID|ALL`: removes the message records and the spool body. */
 export async function remove(target: string, opts: { config?: string }): Promise<number> {
   if (target !== 'ALL' && !isQueueId(target)) {
-    process.stderr.write(`smarthold: "${target}" is not a queue id; give one, or the word ALL (in capitals) for every queued message\n`);
+    process.stderr.write(
+      `smarthold: "${target}" is not a queue id; give one, or the word ALL (in capitals) for every queued message\n`,
+    );
     return EX.USAGE;
   }
   return storeCommand(opts.config, async (s) => {
@@ -188,7 +220,9 @@ export async function remove(target: string, opts: { config?: string }): Promise
       if (!r.inFlight) await s.spool.remove(id);
       process.stdout.write(
         `${id}: deleted (${r.recipients} recipient(s), ${r.pending} pending)` +
-          (r.inFlight ? '; a delivery attempt was in flight: it completes, then its spool body is removed\n' : '\n'),
+          (r.inFlight
+            ? '; a delivery attempt was in flight: it completes, then its spool body is removed\n'
+            : '\n'),
       );
     }
     if (target === 'ALL') process.stdout.write(`${deleted} message(s) deleted\n`);
@@ -196,7 +230,14 @@ export async function remove(target: string, opts: { config?: string }): Promise
   });
 }
 
-async function moveCommand(id: string, opts: { config?: string }, from: RecipientState[], to: RecipientState, done: string, none: string): Promise<number> {
+async function moveCommand(
+  id: string,
+  opts: { config?: string },
+  from: RecipientState[],
+  to: RecipientState,
+  done: string,
+  none: string,
+): Promise<number> {
   if (badId(id)) return EX.USAGE;
   return storeCommand(opts.config, async (s) => {
     const n = await s.store.move(id, from, to, Date.now());

@@ -40,7 +40,10 @@ export async function start(opts: { config?: string; pretty?: boolean; grace?: s
     try {
       await validate(file, log);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'SIGHUP: the new configuration is invalid; keeping the running one');
+      log.error(
+        { err: (err as Error).message },
+        'SIGHUP: the new configuration is invalid; keeping the running one',
+      );
       return;
     }
     log.info('SIGHUP: configuration valid; restarting with it');
@@ -52,7 +55,12 @@ export async function start(opts: { config?: string; pretty?: boolean; grace?: s
     } catch (err) {
       // Valid on paper but failed to start (a port taken, say): run the previous configuration again.
       log.error({ err }, 'SIGHUP: the new configuration failed to start; starting the previous one again');
-      app = await startSmarthold({ configFile: undefined, config: previous.raw, baseDir: previous.baseDir, log });
+      app = await startSmarthold({
+        configFile: undefined,
+        config: previous.raw,
+        baseDir: previous.baseDir,
+        log,
+      });
     }
   };
 

@@ -19,4 +19,3 @@ export function checkRoutes(delivery: Config['delivery']): void {
     }
   });
 }
-

@@ -50,12 +50,25 @@ test('an error names the file, the key and what is allowed', () => {
 });
 
 test('unknown keys and bad durations are errors, not ignored', () => {
-  const d = dirWith({ 'smarthold.toml': '[smtp]\nlisten_on = ["x"]\n', 'b.toml': '[smtp]\nhook_timeout = "soon"\n' });
-  assert.throws(() => loadConfig(path.join(d, 'smarthold.toml')), /smarthold\.toml: smtp: unknown key\(s\) "listen_on"/);
-  assert.throws(() => loadConfig(path.join(d, 'b.toml')), /b\.toml: smtp\.hook_timeout: "soon" is not a duration/);
+  const d = dirWith({
+    'smarthold.toml': '[smtp]\nlisten_on = ["x"]\n',
+    'b.toml': '[smtp]\nhook_timeout = "soon"\n',
+  });
+  assert.throws(
+    () => loadConfig(path.join(d, 'smarthold.toml')),
+    /smarthold\.toml: smtp: unknown key\(s\) "listen_on"/,
+  );
+  assert.throws(
+    () => loadConfig(path.join(d, 'b.toml')),
+    /b\.toml: smtp\.hook_timeout: "soon" is not a duration/,
+  );
 });
 
 test('TOML syntax errors name the file', () => {
   const d = dirWith({ 'smarthold.toml': '[smtp\n' });
-  assert.throws(() => loadConfig(path.join(d, 'smarthold.toml')), (err: unknown) => isSmartholdError(err, 'SMARTHOLD_CONFIG_READ') && err.message.includes('smarthold.toml'));
+  assert.throws(
+    () => loadConfig(path.join(d, 'smarthold.toml')),
+    (err: unknown) =>
+      isSmartholdError(err, 'SMARTHOLD_CONFIG_READ') && err.message.includes('smarthold.toml'),
+  );
 });

@@ -30,7 +30,13 @@ export interface LoadedConfig {
 
 type Table = Record<string, unknown>;
 
-function mergeInto(target: Table, source: Table, file: string, sources: Map<string, string>, prefix = ''): void {
+function mergeInto(
+  target: Table,
+  source: Table,
+  file: string,
+  sources: Map<string, string>,
+  prefix = '',
+): void {
   for (const [k, v] of Object.entries(source)) {
     const key = prefix ? `${prefix}.${k}` : k;
     const existing = target[k];
@@ -53,12 +59,18 @@ function readToml(file: string): Table {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: cannot read: ${(err as Error).message}`, { cause: err, file });
+    throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: cannot read: ${(err as Error).message}`, {
+      cause: err,
+      file,
+    });
   }
   try {
     return parseToml(text);
   } catch (err) {
-    throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: not valid TOML: ${(err as Error).message}`, { cause: err, file });
+    throw new SmartholdError('SMARTHOLD_CONFIG_READ', `${file}: not valid TOML: ${(err as Error).message}`, {
+      cause: err,
+      file,
+    });
   }
 }
 
@@ -83,7 +95,8 @@ export function sourceOf(sources: ReadonlyMap<string, string>, key: string): str
 
 /** Describes what a zod issue allows, when it can say. */
 function allowed(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_value') return `; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_value')
+    return `; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'invalid_type') return `; expected ${issue.expected}`;
   if (issue.code === 'unrecognized_keys') return '';
   return '';
@@ -101,7 +114,9 @@ export function formatIssues(
       const key = issueKey([...prefix, ...issue.path]);
       const file = sourceOf(sources, key) ?? fallbackFile;
       const extra =
-        issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+        issue.code === 'unrecognized_keys'
+          ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+          : issue.message;
       return `${file}: ${key || '(top)'}: ${extra}${allowed(issue)}`;
     })
     .join('\n');
@@ -123,7 +138,10 @@ export function validateConfig(raw: Table, sources: ReadonlyMap<string, string>)
     checkRoutes(result.data.delivery);
   } catch (err) {
     const where = sourceOf(sources, 'delivery.routes') ?? '(options)';
-    throw new SmartholdError('SMARTHOLD_CONFIG_INVALID', `${where}: ${(err as Error).message}`, { file: where, key: 'delivery.routes' });
+    throw new SmartholdError('SMARTHOLD_CONFIG_INVALID', `${where}: ${(err as Error).message}`, {
+      file: where,
+      key: 'delivery.routes',
+    });
   }
   return result.data;
 }
@@ -142,7 +160,11 @@ export function defaultConfigPath(cwd = process.cwd()): string | undefined {
  * @example
  * const { config } = loadConfig('/etc/smarthold/smarthold.toml');
  */
-export function loadConfig(file: string | undefined, overrides: Table = {}, baseDirWithoutFile: string = process.cwd()): LoadedConfig {
+export function loadConfig(
+  file: string | undefined,
+  overrides: Table = {},
+  baseDirWithoutFile: string = process.cwd(),
+): LoadedConfig {
   const sources = new Map<string, string>();
   const raw: Table = {};
   const files: string[] = [];
@@ -154,7 +176,9 @@ export function loadConfig(file: string | undefined, overrides: Table = {}, base
     files.push(main);
     const dropDir = path.join(baseDir, 'conf.d');
     if (existsSync(dropDir)) {
-      for (const name of readdirSync(dropDir).filter((n) => n.endsWith('.toml')).sort()) {
+      for (const name of readdirSync(dropDir)
+        .filter((n) => n.endsWith('.toml'))
+        .sort()) {
         const f = path.join(dropDir, name);
         mergeInto(raw, readToml(f), f, sources);
         files.push(f);

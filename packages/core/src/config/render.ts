@@ -66,13 +66,19 @@ function commentBlock(lines: string[], s: JsonSchema, key: string, example?: str
  * Renders a commented TOML file where every key shows its default, commented
  * out, so the built-in defaults stay in force until a line is uncommented.
  */
-export function renderCommentedToml(schema: JsonSchema, header: string[], uncommented: Record<string, string> = {}): string {
+export function renderCommentedToml(
+  schema: JsonSchema,
+  header: string[],
+  uncommented: Record<string, string> = {},
+): string {
   const lines = header.map((h) => (h ? `# ${h}` : '#'));
   const top = Object.entries(schema.properties ?? {});
   lines.push('');
   for (const [k, s] of top.filter(([, s]) => !isSection(s))) {
     if (s.description) lines.push(`# ${s.description}`);
-    lines.push(uncommented[k] !== undefined ? `${k} = ${uncommented[k]}` : `# ${k} = ${tomlValue(s.default ?? null)}`);
+    lines.push(
+      uncommented[k] !== undefined ? `${k} = ${uncommented[k]}` : `# ${k} = ${tomlValue(s.default ?? null)}`,
+    );
     lines.push('');
   }
   const walk = (prefix: string, s: JsonSchema): void => {
@@ -100,7 +106,10 @@ export function renderCommentedToml(schema: JsonSchema, header: string[], uncomm
 }
 
 /** Renders reference tables: one table per section, a row per key. */
-export function renderReference(schema: JsonSchema, sectionName: (k: string) => string = (k) => `[${k}]`): string {
+export function renderReference(
+  schema: JsonSchema,
+  sectionName: (k: string) => string = (k) => `[${k}]`,
+): string {
   const out: string[] = [];
   const row = (k: string, p: JsonSchema): string =>
     `| \`${k}\` | ${typeText(p).replace(/\|/g, '\\|')} | ${p.default === undefined ? '(required)' : `\`${tomlValue(p.default).replace(/\|/g, '\\|')}\``} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`;

@@ -17,7 +17,10 @@ export function duration(defaultValue: string) {
       if (typeof v === 'number') return v;
       const ms = parseDuration(v);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; use a number with ms, s, m, h or d, e.g. "30s"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${v}" is not a duration; use a number with ms, s, m, h or d, e.g. "30s"`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -29,7 +32,10 @@ export const hostPort = z.string().transform((v, ctx) => {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
   const port = Number(m?.[3]);
   if (!m || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not host:port (e.g. "127.0.0.1:2525" or "[::1]:2525")` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not host:port (e.g. "127.0.0.1:2525" or "[::1]:2525")`,
+    });
     return z.NEVER;
   }
   return { host: m[1] ?? m[2] ?? '', port };

@@ -19,7 +19,10 @@ describe('next-hop replies become per-recipient states', () => {
 
   test('4xx at RCPT: deferred with the reply kept, then delivered on retry', async () => {
     let refusals = 0;
-    sink.script = { rcpt: (to) => (to === 'later@example.net' && refusals++ < 1 ? { code: 451, text: '4.7.1 try later' } : undefined) };
+    sink.script = {
+      rcpt: (to) =>
+        to === 'later@example.net' && refusals++ < 1 ? { code: 451, text: '4.7.1 try later' } : undefined,
+    };
     const r = await t.send('a@example.org', ['later@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['deferred']);
@@ -30,7 +33,9 @@ describe('next-hop replies become per-recipient states', () => {
   });
 
   test('5xx at RCPT for one of two recipients: one delivered, one bounced', async () => {
-    sink.script = { rcpt: (to) => (to === 'nobody@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined) };
+    sink.script = {
+      rcpt: (to) => (to === 'nobody@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined),
+    };
     const r = await t.send('a@example.org', ['ok@example.net', 'nobody@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['delivered', 'bounced']);
@@ -69,14 +74,21 @@ describe('no next hop', () => {
     };
     const t = await startTestSmarthold({
       sink: false,
-      resolver: { resolveMx: (d) => servfail(`MX ${d}`), resolve4: (h) => servfail(`A ${h}`), resolve6: (h) => servfail(`AAAA ${h}`) },
+      resolver: {
+        resolveMx: (d) => servfail(`MX ${d}`),
+        resolve4: (h) => servfail(`A ${h}`),
+        resolve6: (h) => servfail(`AAAA ${h}`),
+      },
     });
     try {
       const r = await t.send('a@example.org', ['b@example.net'], MSG);
       assert.equal(r.code, 250);
       const id = queueIdOf(r) ?? '';
       await t.waitForState(id, ['deferred']);
-      assert.match((await t.app.store.get(id))?.recipients[0]?.delay_reason ?? '', /DNS lookup of the MX records of example\.net failed \(ESERVFAIL\)/);
+      assert.match(
+        (await t.app.store.get(id))?.recipients[0]?.delay_reason ?? '',
+        /DNS lookup of the MX records of example\.net failed \(ESERVFAIL\)/,
+      );
       assert.ok(asked.includes('MX example.net'));
     } finally {
       await t.stop();

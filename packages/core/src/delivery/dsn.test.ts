@@ -81,7 +81,9 @@ function recipientOf(r: Report, address: string): Map<string, string> {
 
 // ---- the pure builder ----
 
-const HEADERS = Buffer.from('Received: from x\r\n\tby y\r\nFrom: a@example.org\r\nTo: b@example.net\r\nSubject: hello\r\nMessage-ID: <m1@example.org>\r\n');
+const HEADERS = Buffer.from(
+  'Received: from x\r\n\tby y\r\nFrom: a@example.org\r\nTo: b@example.net\r\nSubject: hello\r\nMessage-ID: <m1@example.org>\r\n',
+);
 const NOW = Date.UTC(2026, 10, 23, 8, 0, 0);
 
 function input(over: Partial<DsnInput> = {}): DsnInput {
@@ -90,7 +92,15 @@ function input(over: Partial<DsnInput> = {}): DsnInput {
     queueId: 'ABC123',
     sender: 'a@example.org',
     arrivalTime: NOW - 60_000,
-    recipients: [{ address: 'b@example.net', status: '5.1.1', reply: '550 5.1.1 <b@example.net>: no such user', relay: 'mx.example.net[192.0.2.1]:25', lastAttempt: NOW }],
+    recipients: [
+      {
+        address: 'b@example.net',
+        status: '5.1.1',
+        reply: '550 5.1.1 <b@example.net>: no such user',
+        relay: 'mx.example.net[192.0.2.1]:25',
+        lastAttempt: NOW,
+      },
+    ],
     headers: HEADERS,
     hostname: 'smarthold.test',
     clock: { now: () => NOW },
@@ -138,7 +148,15 @@ describe('buildDsn', () => {
         input({
           from: 'postmaster@example.org',
           headers: undefined,
-          recipients: [{ address: 'c@example.net', status: '', reply: 'message expired after 3 s in the queue; last reply: 451 4.7.1 later', relay: 'none', lastAttempt: NOW }],
+          recipients: [
+            {
+              address: 'c@example.net',
+              status: '',
+              reply: 'message expired after 3 s in the queue; last reply: 451 4.7.1 later',
+              relay: 'none',
+              lastAttempt: NOW,
+            },
+          ],
         }),
       ),
     );
@@ -147,7 +165,10 @@ describe('buildDsn', () => {
     const f = recipientOf(r, 'c@example.net');
     assert.equal(f.get('status'), '5.0.0');
     assert.equal(f.get('remote-mta'), undefined);
-    assert.equal(f.get('diagnostic-code'), 'X-Smarthold; message expired after 3 s in the queue; last reply: 451 4.7.1 later');
+    assert.equal(
+      f.get('diagnostic-code'),
+      'X-Smarthold; message expired after 3 s in the queue; last reply: 451 4.7.1 later',
+    );
   });
 
   test('a delay warning: Action delayed, Will-Retry-Until, its own subject', () => {
@@ -156,7 +177,15 @@ describe('buildDsn', () => {
         input({
           action: 'delayed',
           willRetryUntil: NOW + 86_400_000,
-          recipients: [{ address: 'd@example.net', status: '4.7.1', reply: '451 4.7.1 greylisted', relay: '127.0.0.1:2525', lastAttempt: NOW }],
+          recipients: [
+            {
+              address: 'd@example.net',
+              status: '4.7.1',
+              reply: '451 4.7.1 greylisted',
+              relay: '127.0.0.1:2525',
+              lastAttempt: NOW,
+            },
+          ],
         }),
       ),
     );
@@ -170,7 +199,19 @@ describe('buildDsn', () => {
 
   test('CR/LF in a reply cannot inject fields', () => {
     const r = parseReport(
-      buildDsn(input({ recipients: [{ address: 'e@example.net', status: '5.0.0', reply: '550 no\r\nAction: delivered', relay: '', lastAttempt: NOW }] })),
+      buildDsn(
+        input({
+          recipients: [
+            {
+              address: 'e@example.net',
+              status: '5.0.0',
+              reply: '550 no\r\nAction: delivered',
+              relay: '',
+              lastAttempt: NOW,
+            },
+          ],
+        }),
+      ),
     );
     const f = recipientOf(r, 'e@example.net');
     assert.equal(f.get('action'), 'failed');
@@ -188,21 +229,29 @@ describe('buildDsn', () => {
 
 // ---- end to end, through the queue and a capture sink ----
 
-const MSG = 'From: a@example.org\r\nTo: x@example.net\r\nSubject: original\r\nMessage-ID: <orig@example.org>\r\n\r\nthe body, which must not be returned\r\n';
+const MSG =
+  'From: a@example.org\r\nTo: x@example.net\r\nSubject: original\r\nMessage-ID: <orig@example.org>\r\n\r\nthe body, which must not be returned\r\n';
 
 /** Waits until the sink holds a message matching `pred`. */
-async function waitForMessage(sink: CaptureSink, pred: (m: CapturedMessage) => boolean, timeoutMs = 10_000): Promise<CapturedMessage> {
+async function waitForMessage(
+  sink: CaptureSink,
+  pred: (m: CapturedMessage) => boolean,
+  timeoutMs = 10_000,
+): Promise<CapturedMessage> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const m = sink.messages.find(pred);
     if (m) return m;
-    if (Date.now() > end) throw new Error(`no matching message in the sink (${sink.messages.length} captured)`);
+    if (Date.now() > end)
+      throw new Error(`no matching message in the sink (${sink.messages.length} captured)`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 const reportsFor = (sink: CaptureSink, queueId: string): CapturedMessage[] =>
-  sink.messages.filter((m) => m.from === '' && m.raw.toString('latin1').includes(`X-Smarthold-Queue-ID: ${queueId}`));
+  sink.messages.filter(
+    (m) => m.from === '' && m.raw.toString('latin1').includes(`X-Smarthold-Queue-ID: ${queueId}`),
+  );
 
 describe('bounces end to end', () => {
   let sink: CaptureSink;
@@ -215,7 +264,9 @@ describe('bounces end to end', () => {
   after(() => t.stop());
 
   test('550 at RCPT for one of two recipients: one DSN from <> to the sender', async () => {
-    sink.script = { rcpt: (to) => (to === 'nobody@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined) };
+    sink.script = {
+      rcpt: (to) => (to === 'nobody@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined),
+    };
     const r = await t.send('a@example.org', ['ok@example.net', 'nobody@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['delivered', 'bounced']);
@@ -233,16 +284,23 @@ describe('bounces end to end', () => {
     // The original body left the spool once the message was finished.
     assert.equal(await t.app.spool.size(id), undefined);
     // The report is a message of its own, queued with the null sender and delivered.
-    const queued = (await t.app.store.list(['active', 'deferred', 'delivered'])).filter((m) => m.origin === 'dsn');
+    const queued = (await t.app.store.list(['active', 'deferred', 'delivered'])).filter(
+      (m) => m.origin === 'dsn',
+    );
     assert.equal(queued.length, 1);
     assert.equal(queued[0]?.sender, '');
-    assert.deepEqual(queued[0]?.recipients.map((x) => x.address), ['a@example.org']);
+    assert.deepEqual(
+      queued[0]?.recipients.map((x) => x.address),
+      ['a@example.org'],
+    );
     await new Promise((res) => setTimeout(res, 300));
     assert.equal(reportsFor(sink, id).length, 1);
   });
 
   test('no DSN for a message from the null sender', async () => {
-    sink.script = { rcpt: (to) => (to === 'gone@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined) };
+    sink.script = {
+      rcpt: (to) => (to === 'gone@example.net' ? { code: 550, text: '5.1.1 no such user' } : undefined),
+    };
     const before = sink.messages.length;
     const r = await t.send('', ['gone@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
@@ -255,7 +313,9 @@ describe('bounces end to end', () => {
   });
 
   test('5xx after DATA for two recipients: ONE DSN listing both', async () => {
-    sink.script = { data: (m) => (m.from !== '' ? { code: 554, text: '5.7.1 rejected by policy' } : undefined) };
+    sink.script = {
+      data: (m) => (m.from !== '' ? { code: 554, text: '5.7.1 rejected by policy' } : undefined),
+    };
     const r = await t.send('b@example.org', ['x1@example.net', 'x2@example.net'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['bounced']);
@@ -276,8 +336,13 @@ describe('bounces end to end', () => {
 
 describe('a spool entry found missing at delivery', () => {
   test('bounces its recipients with a DSN that has no headers part', async () => {
-    const sink = await startCaptureSink(0, { rcpt: (to) => (to === 'held@example.net' ? { code: 451, text: '4.7.1 not yet' } : undefined) });
-    const t = await startTestSmarthold({ sink, config: { delivery: { retry_min: '300ms', retry_max: '300ms' } } });
+    const sink = await startCaptureSink(0, {
+      rcpt: (to) => (to === 'held@example.net' ? { code: 451, text: '4.7.1 not yet' } : undefined),
+    });
+    const t = await startTestSmarthold({
+      sink,
+      config: { delivery: { retry_min: '300ms', retry_max: '300ms' } },
+    });
     try {
       const r = await t.send('e@example.org', ['held@example.net'], MSG);
       const id = queueIdOf(r) ?? '';
@@ -300,8 +365,13 @@ describe('a spool entry found missing at delivery', () => {
 
 describe('expiry and delay warnings end to end', () => {
   test('a recipient deferred past the lifetime bounces with a DSN explaining the expiry', async () => {
-    const sink = await startCaptureSink(0, { rcpt: (to) => (to === 'slow@example.net' ? { code: 451, text: '4.7.1 try again later' } : undefined) });
-    const t = await startTestSmarthold({ sink, config: { delivery: { lifetime: '600ms', retry_min: '100ms', retry_max: '200ms' } } });
+    const sink = await startCaptureSink(0, {
+      rcpt: (to) => (to === 'slow@example.net' ? { code: 451, text: '4.7.1 try again later' } : undefined),
+    });
+    const t = await startTestSmarthold({
+      sink,
+      config: { delivery: { lifetime: '600ms', retry_min: '100ms', retry_max: '200ms' } },
+    });
     try {
       const r = await t.send('c@example.org', ['slow@example.net'], MSG);
       const id = queueIdOf(r) ?? '';
@@ -310,7 +380,10 @@ describe('expiry and delay warnings end to end', () => {
       assert.deepEqual(dsn.to, ['c@example.org']);
       const f = recipientOf(parseReport(dsn.raw), 'slow@example.net');
       assert.equal(f.get('action'), 'failed');
-      assert.match(f.get('diagnostic-code') ?? '', /expired after .* in the queue; last reply: 451 4\.7\.1 try again later/);
+      assert.match(
+        f.get('diagnostic-code') ?? '',
+        /expired after .* in the queue; last reply: 451 4\.7\.1 try again later/,
+      );
       // No delay warning by default.
       assert.equal(reportsFor(sink, id).length, 1);
     } finally {
@@ -321,8 +394,20 @@ describe('expiry and delay warnings end to end', () => {
 
   test('delay warning when enabled: Action delayed, sent once, then the mail is delivered', async () => {
     let refusals = 0;
-    const sink = await startCaptureSink(0, { rcpt: (to) => (to === 'later@example.net' && refusals++ < 6 ? { code: 451, text: '4.7.1 greylisted' } : undefined) });
-    const t = await startTestSmarthold({ sink, config: { delivery: { retry_min: '100ms', retry_max: '150ms', dsn: { delay_warning: '200ms', from: 'postmaster@smarthold.test' } } } });
+    const sink = await startCaptureSink(0, {
+      rcpt: (to) =>
+        to === 'later@example.net' && refusals++ < 6 ? { code: 451, text: '4.7.1 greylisted' } : undefined,
+    });
+    const t = await startTestSmarthold({
+      sink,
+      config: {
+        delivery: {
+          retry_min: '100ms',
+          retry_max: '150ms',
+          dsn: { delay_warning: '200ms', from: 'postmaster@smarthold.test' },
+        },
+      },
+    });
     try {
       const r = await t.send('d@example.org', ['later@example.net'], MSG);
       const id = queueIdOf(r) ?? '';

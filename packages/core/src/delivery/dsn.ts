@@ -83,7 +83,10 @@ export function remoteMtaOf(relay: string): string | undefined {
 /** One header-field value on one line: no CR/LF, no control characters, bounded length. */
 function oneLine(text: string, max = 900): string {
   // Control characters (CR, LF, NUL...) would break the header block.
-  const s = text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const s = text
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return s.length > max ? s.slice(0, max - 3) + '...' : s;
 }
 
@@ -117,7 +120,9 @@ function humanText(input: DsnInput): string {
     lines.push(
       'Your message could not be delivered yet to one or more recipients;',
       'it stays queued and will be retried.',
-      input.willRetryUntil === undefined ? '' : `It will be returned if still undelivered by ${rfc5322Date(input.willRetryUntil)}.`,
+      input.willRetryUntil === undefined
+        ? ''
+        : `It will be returned if still undelivered by ${rfc5322Date(input.willRetryUntil)}.`,
       'This is only a warning; you do not need to send the message again.',
     );
   }
@@ -130,15 +135,24 @@ function humanText(input: DsnInput): string {
 }
 
 function deliveryStatus(input: DsnInput): string {
-  const msg = [`Reporting-MTA: dns; ${input.hostname}`, `X-Smarthold-Queue-ID: ${input.queueId}`, `Arrival-Date: ${rfc5322Date(input.arrivalTime)}`];
+  const msg = [
+    `Reporting-MTA: dns; ${input.hostname}`,
+    `X-Smarthold-Queue-ID: ${input.queueId}`,
+    `Arrival-Date: ${rfc5322Date(input.arrivalTime)}`,
+  ];
   const blocks = [msg.join('\r\n')];
   for (const r of input.recipients) {
-    const f = [`Final-Recipient: rfc822; ${oneLine(r.address)}`, `Action: ${input.action}`, `Status: ${dsnStatus(r.status, input.action)}`];
+    const f = [
+      `Final-Recipient: rfc822; ${oneLine(r.address)}`,
+      `Action: ${input.action}`,
+      `Status: ${dsnStatus(r.status, input.action)}`,
+    ];
     const mta = remoteMtaOf(r.relay);
     if (mta) f.push(`Remote-MTA: dns; ${oneLine(mta)}`);
     f.push(`Diagnostic-Code: ${diagnosticCode(r.reply)}`);
     f.push(`Last-Attempt-Date: ${rfc5322Date(r.lastAttempt)}`);
-    if (input.action === 'delayed' && input.willRetryUntil !== undefined) f.push(`Will-Retry-Until: ${rfc5322Date(input.willRetryUntil)}`);
+    if (input.action === 'delayed' && input.willRetryUntil !== undefined)
+      f.push(`Will-Retry-Until: ${rfc5322Date(input.willRetryUntil)}`);
     blocks.push(f.join('\r\n'));
   }
   return blocks.join('\r\n\r\n') + '\r\n';
@@ -231,7 +245,11 @@ export function headerBlockOf(prefix: Buffer, max = MAX_HEADER_BYTES): Buffer {
 }
 
 /** Reads the header block of a spooled message (never more than `max` octets); undefined when unreadable. */
-export async function readSpoolHeaders(spool: Spool, queueId: string, max = MAX_HEADER_BYTES): Promise<Buffer | undefined> {
+export async function readSpoolHeaders(
+  spool: Spool,
+  queueId: string,
+  max = MAX_HEADER_BYTES,
+): Promise<Buffer | undefined> {
   const stream = spool.open(queueId);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -307,7 +325,13 @@ export class DsnNotifier {
     });
     const id = await this.opts.submit({ from: '', to: [message.sender], raw });
     this.log.info(
-      { queue_id: message.queueId, dsn_queue_id: id, to: message.sender, action, recipients: recipients.map((r) => r.address) },
+      {
+        queue_id: message.queueId,
+        dsn_queue_id: id,
+        to: message.sender,
+        action,
+        recipients: recipients.map((r) => r.address),
+      },
       action === 'failed' ? 'sender notified of non-delivery' : 'sender warned of delayed delivery',
     );
     return id;

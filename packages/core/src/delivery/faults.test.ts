@@ -22,7 +22,10 @@ describe('our side fails', () => {
       assert.match(r.text, /^451 4\.3\.0 /);
       const spool = path.join(t.dir, 'spool');
       assert.deepEqual(readdirSync(path.join(spool, 'tmp')), []);
-      assert.deepEqual(readdirSync(path.join(spool, 'q')).flatMap((d) => readdirSync(path.join(spool, 'q', d))), []);
+      assert.deepEqual(
+        readdirSync(path.join(spool, 'q')).flatMap((d) => readdirSync(path.join(spool, 'q', d))),
+        [],
+      );
     } finally {
       await t.stop();
     }
@@ -89,7 +92,9 @@ async function smtpSink(flags: string[]): Promise<{ port: number; stop(): void }
   });
   // As root smtp-sink must be told which user to drop to.
   const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
-  const child = spawn('/usr/sbin/smtp-sink', [...user, ...flags, `127.0.0.1:${port}`, '10'], { stdio: 'ignore' });
+  const child = spawn('/usr/sbin/smtp-sink', [...user, ...flags, `127.0.0.1:${port}`, '10'], {
+    stdio: 'ignore',
+  });
   let up = false;
   for (let i = 0; i < 50 && !up; i++) {
     up = await new Promise<boolean>((resolve) => {
@@ -129,14 +134,21 @@ describe("Postfix's smtp-sink with fault flags as next hop", () => {
         return;
       }
       const sink = await smtpSink(c.flags);
-      const s = await startTestSmarthold({ sink: false, config: { delivery: { relay: { host: '127.0.0.1', port: sink.port, tls: 'none' } } } });
+      const s = await startTestSmarthold({
+        sink: false,
+        config: { delivery: { relay: { host: '127.0.0.1', port: sink.port, tls: 'none' } } },
+      });
       try {
         const r = await s.send('a@example.org', ['b@example.net'], MSG);
         const id = queueIdOf(r) ?? '';
         await s.waitForState(id, [c.want], 10_000);
         const rcpt = (await s.app.store.get(id))?.recipients[0];
         assert.ok(rcpt?.delay_reason, 'the reply is kept as delay_reason');
-        assert.doesNotMatch(rcpt.delay_reason, /ECONNREFUSED|connect to/, 'smtp-sink answered (not a refused connection)');
+        assert.doesNotMatch(
+          rcpt.delay_reason,
+          /ECONNREFUSED|connect to/,
+          'smtp-sink answered (not a refused connection)',
+        );
       } finally {
         await s.stop();
         sink.stop();

@@ -25,8 +25,10 @@ function fakeResolver(zones: Record<string, Zone>): MxResolver & { asked: string
     asked.push(`${type} ${name}`);
     const z = zones[name];
     const a = z ? pick(z) : 'ENOTFOUND';
-    if (a === undefined) return Promise.reject(Object.assign(new Error(`${type} ${name}: ENODATA`), { code: 'ENODATA' }));
-    if (typeof a === 'string') return Promise.reject(Object.assign(new Error(`${type} ${name}: ${a}`), { code: a }));
+    if (a === undefined)
+      return Promise.reject(Object.assign(new Error(`${type} ${name}: ENODATA`), { code: 'ENODATA' }));
+    if (typeof a === 'string')
+      return Promise.reject(Object.assign(new Error(`${type} ${name}: ${a}`), { code: a }));
     return Promise.resolve(a);
   }
   return {
@@ -39,7 +41,12 @@ function fakeResolver(zones: Record<string, Zone>): MxResolver & { asked: string
 
 const zones: Record<string, Zone> = {
   // Listed out of order on purpose: MX 10 must be tried first (RFC 5321 §5.1).
-  'pref.test': { mx: [{ exchange: 'mx2.pref.test', priority: 20 }, { exchange: 'mx1.pref.test', priority: 10 }] },
+  'pref.test': {
+    mx: [
+      { exchange: 'mx2.pref.test', priority: 20 },
+      { exchange: 'mx1.pref.test', priority: 10 },
+    ],
+  },
   'mx1.pref.test': { a: ['127.0.0.2'] }, // nothing listens there
   'mx2.pref.test': { a: ['127.0.0.1'] }, // the capture sink
   'implicit.test': { a: ['127.0.0.1'] }, // no MX: the domain is its own MX
@@ -62,7 +69,16 @@ describe('MX delivery (fake DNS, block_local_addresses off)', () => {
     t = await startTestSmarthold({
       sink: false,
       resolver: dns,
-      config: { delivery: { mx: { port: sink.port, block_local_addresses: false, connect_timeout: '2s', require_tls: ['tls.test'] } } },
+      config: {
+        delivery: {
+          mx: {
+            port: sink.port,
+            block_local_addresses: false,
+            connect_timeout: '2s',
+            require_tls: ['tls.test'],
+          },
+        },
+      },
     });
   });
   after(async () => {
@@ -90,7 +106,7 @@ describe('MX delivery (fake DNS, block_local_addresses off)', () => {
     assert.ok(dns.asked.includes('A mx1.pref.test'));
   });
 
-  test('no MX records: implicit MX, the domain\'s own address (RFC 5321 §5.1)', async () => {
+  test("no MX records: implicit MX, the domain's own address (RFC 5321 §5.1)", async () => {
     const r = await settle('u@implicit.test', ['delivered']);
     assert.match(r.relay, /^implicit\.test\[127\.0\.0\.1\]/);
     assert.ok(dns.asked.indexOf('MX implicit.test') < dns.asked.indexOf('A implicit.test'));
@@ -121,7 +137,10 @@ describe('MX delivery (fake DNS, block_local_addresses off)', () => {
     const attempts = sink.attempts.length;
     const messages = sink.messages.length;
     const r = await settle('u@sub.tls.test', ['deferred']);
-    assert.match(r.delay_reason, /TLS is required .*require_tls.*STARTTLS with mx\.tls\.test\[127\.0\.0\.1\]:\d+ failed/);
+    assert.match(
+      r.delay_reason,
+      /TLS is required .*require_tls.*STARTTLS with mx\.tls\.test\[127\.0\.0\.1\]:\d+ failed/,
+    );
     assert.equal(r.dsn, '4.7.4');
     // No MAIL FROM (hence no RCPT, no DATA) reached the sink.
     assert.equal(sink.attempts.length, attempts);
@@ -132,7 +151,9 @@ describe('MX delivery (fake DNS, block_local_addresses off)', () => {
     const r = await t.send('a@example.org', ['x@implicit.test', 'y@nullmx.test'], MSG);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['delivered', 'bounced']);
-    const by = Object.fromEntries(((await t.app.store.get(id))?.recipients ?? []).map((x) => [x.address, x.state]));
+    const by = Object.fromEntries(
+      ((await t.app.store.get(id))?.recipients ?? []).map((x) => [x.address, x.state]),
+    );
     assert.deepEqual(by, { 'x@implicit.test': 'delivered', 'y@nullmx.test': 'bounced' });
   });
 });
@@ -146,8 +167,15 @@ describe('MX delivery with block_local_addresses on (the default)', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const dns = fakeResolver({ 'local.test': { mx: [{ exchange: 'mx.local.test', priority: 0 }] }, 'mx.local.test': { a: ['127.0.0.1'], aaaa: ['::1'] } });
-    const t = await startTestSmarthold({ sink: false, resolver: dns, config: { delivery: { mx: { port } } } });
+    const dns = fakeResolver({
+      'local.test': { mx: [{ exchange: 'mx.local.test', priority: 0 }] },
+      'mx.local.test': { a: ['127.0.0.1'], aaaa: ['::1'] },
+    });
+    const t = await startTestSmarthold({
+      sink: false,
+      resolver: dns,
+      config: { delivery: { mx: { port } } },
+    });
     try {
       const r = await t.send('a@example.org', ['u@local.test'], MSG);
       const id = queueIdOf(r) ?? '';
@@ -213,7 +241,8 @@ describe('IDN recipient domains', () => {
   test('the resolver is asked for the A-label and RCPT TO carries it; the result keeps the original address', async () => {
     const sink = await startRawSmtp();
     const dns = fakeResolver(zones);
-    const mx = configSchema.parse({ delivery: { mx: { port: sink.port, block_local_addresses: false } } }).delivery.mx;
+    const mx = configSchema.parse({ delivery: { mx: { port: sink.port, block_local_addresses: false } } })
+      .delivery.mx;
     const transport = new MxTransport(mx, { ourName: 'smarthold.test', resolver: dns });
     try {
       const results = await transport.deliver({
@@ -246,7 +275,8 @@ describe('an MX that refuses at the greeting', () => {
     });
     await new Promise<void>((resolve) => busy.listen(sink.port, '127.0.0.2', resolve));
     const dns = fakeResolver(zones);
-    const mx = configSchema.parse({ delivery: { mx: { port: sink.port, block_local_addresses: false } } }).delivery.mx;
+    const mx = configSchema.parse({ delivery: { mx: { port: sink.port, block_local_addresses: false } } })
+      .delivery.mx;
     const transport = new MxTransport(mx, { ourName: 'smarthold.test', resolver: dns });
     try {
       const [r] = await transport.deliver({

@@ -98,7 +98,9 @@ interface MxConnectError extends Error {
   category?: string;
   temporary?: boolean;
 }
-const mxConnect = createRequire(import.meta.url)('mx-connect') as (o: MxConnectOptions) => Promise<MxConnection>;
+const mxConnect = createRequire(import.meta.url)('mx-connect') as (
+  o: MxConnectOptions,
+) => Promise<MxConnection>;
 
 function dnsCode(err: unknown): string {
   return (err as { code?: string } | undefined)?.code ?? 'EUNKNOWN';
@@ -170,8 +172,14 @@ export class MxTransport implements Transport {
       records = await withDeadline(this.resolver.resolveMx(domain), deadline, `MX ${domain}`);
     } catch (err) {
       const code = dnsCode(err);
-      if (code === 'ENOTFOUND') throw new NextHopError(`recipient domain ${domain} does not exist (DNS: NXDOMAIN)`, false, '5.1.2');
-      if (code !== 'ENODATA') throw new NextHopError(`DNS lookup of the MX records of ${domain} failed (${code}); will retry`, true, '4.4.3');
+      if (code === 'ENOTFOUND')
+        throw new NextHopError(`recipient domain ${domain} does not exist (DNS: NXDOMAIN)`, false, '5.1.2');
+      if (code !== 'ENODATA')
+        throw new NextHopError(
+          `DNS lookup of the MX records of ${domain} failed (${code}); will retry`,
+          true,
+          '4.4.3',
+        );
       records = [];
     }
     // RFC 5321 §5.1: no MX records → the domain itself is the implicit MX (its A/AAAA records).
@@ -180,7 +188,11 @@ export class MxTransport implements Transport {
     // RFC 7505: a null MX ("MX 0 .") says the domain accepts no mail: never try to deliver.
     // A null MX mixed with real ones is a misconfiguration (RFC 7505 §3); the real ones are used.
     if (records.every(isNull)) {
-      throw new NextHopError(`recipient domain ${domain} accepts no mail (null MX, RFC 7505)`, false, '5.1.10');
+      throw new NextHopError(
+        `recipient domain ${domain} accepts no mail (null MX, RFC 7505)`,
+        false,
+        '5.1.10',
+      );
     }
     return { hosts: shuffleEqualPreferences(records.filter((r) => !isNull(r))), implicit: false };
   }
@@ -232,7 +244,12 @@ export class MxTransport implements Transport {
       throw this.classify(domain, implicit, err as MxConnectError);
     }
     c.socket.setNoDelay(true);
-    return { socket: c.socket, servername: c.hostname, relay: `${c.hostname}[${c.host}]:${c.port}`, address: c.host };
+    return {
+      socket: c.socket,
+      servername: c.hostname,
+      relay: `${c.hostname}[${c.host}]:${c.port}`,
+      address: c.host,
+    };
   }
 
   private classify(domain: string, implicit: boolean, e: MxConnectError): NextHopError {
@@ -247,10 +264,19 @@ export class MxTransport implements Transport {
     }
     if (e.category === 'dns' && !e.temporary && e.code === 'ENOTFOUND') {
       return implicit
-        ? new NextHopError(`recipient domain ${domain} has no MX and no address records (RFC 5321 §5.1)`, false, '5.1.2')
+        ? new NextHopError(
+            `recipient domain ${domain} has no MX and no address records (RFC 5321 §5.1)`,
+            false,
+            '5.1.2',
+          )
         : new NextHopError(`the MX hosts of ${domain} have no address records (${detail})`, false, '5.4.4');
     }
-    if (e.category === 'dns') return new NextHopError(`DNS lookup for the MX hosts of ${domain} failed; will retry (${detail})`, true, '4.4.3');
+    if (e.category === 'dns')
+      return new NextHopError(
+        `DNS lookup for the MX hosts of ${domain} failed; will retry (${detail})`,
+        true,
+        '4.4.3',
+      );
     return new NextHopError(`no MX host of ${domain} could be reached (${detail})`, true, '4.4.1');
   }
 
@@ -290,7 +316,14 @@ export class MxTransport implements Transport {
       const at = original.lastIndexOf('@');
       const domain = at > 0 ? asciiDomain(original.slice(at + 1)) : '';
       if (!domain) {
-        invalid.push({ recipient: original, ok: false, temporary: false, reply: `bad recipient domain in ${original}`, dsn: '5.1.3', relay: 'none' });
+        invalid.push({
+          recipient: original,
+          ok: false,
+          temporary: false,
+          reply: `bad recipient domain in ${original}`,
+          dsn: '5.1.3',
+          relay: 'none',
+        });
         continue;
       }
       const list = groups.get(domain) ?? [];

@@ -15,13 +15,28 @@ function recorder(name: string): Transport & { jobs: string[][] } {
     jobs,
     deliver(job: DeliveryJob): Promise<TransportResult[]> {
       jobs.push([...job.to]);
-      return Promise.resolve(job.to.map((recipient) => ({ recipient, ok: true, temporary: false, reply: `250 via ${name}`, dsn: '2.0.0', relay: name })));
+      return Promise.resolve(
+        job.to.map((recipient) => ({
+          recipient,
+          ok: true,
+          temporary: false,
+          reply: `250 via ${name}`,
+          dsn: '2.0.0',
+          relay: name,
+        })),
+      );
     },
     close: () => Promise.resolve(),
   };
 }
 
-const job = (to: string[]): DeliveryJob => ({ queueId: 'Q', from: 'a@example.org', to, size: 1, openBody: () => Readable.from([]) });
+const job = (to: string[]): DeliveryJob => ({
+  queueId: 'Q',
+  from: 'a@example.org',
+  to,
+  size: 1,
+  openBody: () => Readable.from([]),
+});
 
 describe('route matching', () => {
   test('exact entries match the domain only; ".parent" entries match subdomains only', () => {
@@ -83,14 +98,19 @@ describe('a route to relay without [delivery.relay]', () => {
       () => {
         checkRoutes(cfg.delivery);
       },
-      (err: unknown) => isSmartholdError(err, 'SMARTHOLD_CONFIG_INVALID') && /delivery\.routes/.test(err.message),
+      (err: unknown) =>
+        isSmartholdError(err, 'SMARTHOLD_CONFIG_INVALID') && /delivery\.routes/.test(err.message),
     );
   });
 
   test('stops start-up with SMARTHOLD_CONFIG_INVALID', async () => {
     await assert.rejects(
-      startTestSmarthold({ sink: false, config: { delivery: { routes: [{ domains: ['x.test'], transport: 'relay' }] } } }),
-      (err: unknown) => isSmartholdError(err, 'SMARTHOLD_CONFIG_INVALID') && /delivery\.routes/.test(err.message),
+      startTestSmarthold({
+        sink: false,
+        config: { delivery: { routes: [{ domains: ['x.test'], transport: 'relay' }] } },
+      }),
+      (err: unknown) =>
+        isSmartholdError(err, 'SMARTHOLD_CONFIG_INVALID') && /delivery\.routes/.test(err.message),
     );
   });
 });

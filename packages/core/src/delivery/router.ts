@@ -69,9 +69,22 @@ export class RoutingTransport implements Transport {
         const t = this.transports[name];
         if (!t) {
           // checkRoutes rules this out at start-up; kept as a clear deferral rather than a crash.
-          return to.map((recipient) => ({ recipient, ok: false, temporary: true, reply: `transport "${name}" is not configured`, dsn: '4.3.5', relay: 'none' }));
+          return to.map((recipient) => ({
+            recipient,
+            ok: false,
+            temporary: true,
+            reply: `transport "${name}" is not configured`,
+            dsn: '4.3.5',
+            relay: 'none',
+          }));
         }
-        return t.deliver({ queueId: job.queueId, from: job.from, to, size: job.size, openBody: () => job.openBody() });
+        return t.deliver({
+          queueId: job.queueId,
+          from: job.from,
+          to,
+          size: job.size,
+          openBody: () => job.openBody(),
+        });
       }),
     );
     const byRecipient = new Map(parts.flat().map((r) => [r.recipient, r]));
@@ -102,6 +115,7 @@ export function createTransport(config: Config, opts: CreateTransportOptions): R
   const used = new Set<TransportName>([fallback, ...d.routes.map((r) => r.transport)]);
   const transports: Partial<Record<TransportName, Transport>> = {};
   if (d.relay && used.has('relay')) transports.relay = new RelayTransport(d.relay, opts.ourName);
-  if (used.has('mx')) transports.mx = new MxTransport(d.mx, { ourName: opts.ourName, resolver: opts.resolver });
+  if (used.has('mx'))
+    transports.mx = new MxTransport(d.mx, { ourName: opts.ourName, resolver: opts.resolver });
   return new RoutingTransport(d.routes, transports, fallback);
 }

@@ -104,7 +104,10 @@ export class DeliveryScheduler {
     this.inFlight++;
     const p = this.deliver(claim)
       .catch((err: unknown) => {
-        this.log.error({ err, queue_id: claim.queueId }, 'delivery failed unexpectedly; the lease will retry it');
+        this.log.error(
+          { err, queue_id: claim.queueId },
+          'delivery failed unexpectedly; the lease will retry it',
+        );
       })
       .finally(() => {
         this.inFlight--;
@@ -122,7 +125,13 @@ export class DeliveryScheduler {
       await this.dsn?.notify(
         'failed',
         claim,
-        claim.recipients.map((r) => ({ address: r.address, status: '4.3.0', reply: MISSING_BODY, relay: '', lastAttempt: now0 })),
+        claim.recipients.map((r) => ({
+          address: r.address,
+          status: '4.3.0',
+          reply: MISSING_BODY,
+          relay: '',
+          lastAttempt: now0,
+        })),
       );
       await this.store.fail(claim.queueId, MISSING_BODY, now0);
       return;
@@ -148,7 +157,15 @@ export class DeliveryScheduler {
         reason = `message expired after ${Math.round((now - claim.arrivalTime) / 1000)} s in the queue; last reply: ${reason}`;
       } else state = 'deferred';
       const nextAttemptAt = state === 'deferred' ? now + retryDelay(this.opts.retry, attempts) : now;
-      updates.push({ id: r.id, state, attempts, nextAttemptAt, delayReason: state === 'delivered' ? '' : reason, relay: res?.relay ?? '', dsn: res?.dsn ?? '' });
+      updates.push({
+        id: r.id,
+        state,
+        attempts,
+        nextAttemptAt,
+        delayReason: state === 'delivered' ? '' : reason,
+        relay: res?.relay ?? '',
+        dsn: res?.dsn ?? '',
+      });
       this.log.info(
         {
           queue_id: claim.queueId,
@@ -166,12 +183,17 @@ export class DeliveryScheduler {
     // The queue tool may have deleted or held the message while this attempt ran.
     const current = await this.store.states(claim.queueId);
     if (!current.size) {
-      this.log.info({ queue_id: claim.queueId }, 'message deleted during delivery; results, reports and hooks dropped');
+      this.log.info(
+        { queue_id: claim.queueId },
+        'message deleted during delivery; results, reports and hooks dropped',
+      );
       await this.spool.remove(claim.queueId);
       return;
     }
     // A retry does not undo an operator's hold; delivered and bounced really happened.
-    updates = updates.filter((u) => u.state !== 'deferred' || current.get(u.id) === 'active' || current.get(u.id) === 'deferred');
+    updates = updates.filter(
+      (u) => u.state !== 'deferred' || current.get(u.id) === 'active' || current.get(u.id) === 'deferred',
+    );
     await this.report(claim, updates, now);
     for (const u of updates) this.metrics?.deliveries.inc({ status: u.state });
     await this.store.update(updates, now);
@@ -203,14 +225,24 @@ export class DeliveryScheduler {
   private async report(claim: Claim, updates: Mutable<RecipientUpdate>[], now: number): Promise<void> {
     const dsn = this.dsn;
     if (!dsn || !claim.sender) return;
-    const addressOf = (u: RecipientUpdate): string => claim.recipients.find((r) => r.id === u.id)?.address ?? '';
-    const entry = (u: RecipientUpdate): DsnRecipient => ({ address: addressOf(u), status: u.dsn, reply: u.delayReason, relay: u.relay, lastAttempt: now });
+    const addressOf = (u: RecipientUpdate): string =>
+      claim.recipients.find((r) => r.id === u.id)?.address ?? '';
+    const entry = (u: RecipientUpdate): DsnRecipient => ({
+      address: addressOf(u),
+      status: u.dsn,
+      reply: u.delayReason,
+      relay: u.relay,
+      lastAttempt: now,
+    });
     const bounced = updates.filter((u) => u.state === 'bounced');
     if (bounced.length) {
       try {
         await dsn.notify('failed', claim, bounced.map(entry));
       } catch (err) {
-        this.log.error({ err, queue_id: claim.queueId }, 'could not queue the bounce report; the failed recipients stay deferred and are retried');
+        this.log.error(
+          { err, queue_id: claim.queueId },
+          'could not queue the bounce report; the failed recipients stay deferred and are retried',
+        );
         for (const u of bounced) {
           u.state = 'deferred';
           u.nextAttemptAt = now + retryDelay(this.opts.retry, u.attempts);
@@ -219,13 +251,20 @@ export class DeliveryScheduler {
     }
     const warnAfter = dsn.opts.delayWarningMs;
     if (warnAfter > 0 && now - claim.arrivalTime >= warnAfter) {
-      const due = updates.filter((u) => u.state === 'deferred' && !claim.recipients.find((r) => r.id === u.id)?.delayWarnedAt);
+      const due = updates.filter(
+        (u) => u.state === 'deferred' && !claim.recipients.find((r) => r.id === u.id)?.delayWarnedAt,
+      );
       if (due.length) {
         try {
-          await dsn.notify('delayed', claim, due.map(entry), { willRetryUntil: claim.arrivalTime + this.opts.retry.lifetimeMs });
+          await dsn.notify('delayed', claim, due.map(entry), {
+            willRetryUntil: claim.arrivalTime + this.opts.retry.lifetimeMs,
+          });
           for (const u of due) u.delayWarnedAt = now;
         } catch (err) {
-          this.log.error({ err, queue_id: claim.queueId }, 'could not queue the delay warning; tried again on the next attempt');
+          this.log.error(
+            { err, queue_id: claim.queueId },
+            'could not queue the delay warning; tried again on the next attempt',
+          );
         }
       }
     }

@@ -232,7 +232,12 @@ export class SmtpPool {
   }
 
   /** Sends one message; returns a result per recipient. Never throws. */
-  async send(from: string, to: readonly string[], openBody: () => Readable, size: number): Promise<TransportResult[]> {
+  async send(
+    from: string,
+    to: readonly string[],
+    openBody: () => Readable,
+    size: number,
+  ): Promise<TransportResult[]> {
     let c: PooledConnection;
     try {
       c = await this.acquire();
@@ -257,17 +262,33 @@ export class SmtpPool {
         }
         this.release(c, true);
         const rejected = new Map<string, SmtpError>();
-        for (const r of (info.rejectedErrors ?? []) as SmtpError[]) if (r.recipient) rejected.set(r.recipient, r);
+        for (const r of (info.rejectedErrors ?? []) as SmtpError[])
+          if (r.recipient) rejected.set(r.recipient, r);
         // The types promise a final reply; keep the fallback for a server that sent none.
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         const response = info.response ?? '250 ok';
         resolve(
           to.map((recipient) => {
             const r = rejected.get(recipient);
-            if (!r) return { recipient, ok: true, temporary: false, reply: response, dsn: dsnOf(response, '2.0.0'), relay: c.relay };
+            if (!r)
+              return {
+                recipient,
+                ok: true,
+                temporary: false,
+                reply: response,
+                dsn: dsnOf(response, '2.0.0'),
+                relay: c.relay,
+              };
             const code = r.responseCode ?? 450;
             const text = errorReply(r);
-            return { recipient, ok: false, temporary: code < 500, reply: text, dsn: dsnOf(text, code < 500 ? '4.0.0' : '5.0.0'), relay: c.relay };
+            return {
+              recipient,
+              ok: false,
+              temporary: code < 500,
+              reply: text,
+              dsn: dsnOf(text, code < 500 ? '4.0.0' : '5.0.0'),
+              relay: c.relay,
+            };
           }),
         );
       });
@@ -276,16 +297,34 @@ export class SmtpPool {
 
   /** Results for a failure before the transaction began (no connection, greeting, EHLO, STARTTLS, AUTH). */
   private fromConnectError(to: readonly string[], err: unknown): TransportResult[] {
-    if (err instanceof NextHopError) return this.all(to, false, err.temporary, err.message, err.dsn, err.relay);
+    if (err instanceof NextHopError)
+      return this.all(to, false, err.temporary, err.message, err.dsn, err.relay);
     const e = err as SmtpError;
     const relay = e.relay ?? this.relay;
     if (e.code === 'ETLS') {
       // Whatever the server answered to STARTTLS (often 502 when it is not offered), this is not
       // the recipient's permanent refusal: defer. SMTPConnection sends nothing after a failed upgrade.
-      const why = this.opts.tls === 'required' ? `TLS is required (${this.opts.tlsRequiredBy ?? 'tls = "required"'}) and ` : '';
-      return this.all(to, false, true, `${why}STARTTLS with ${relay} failed, nothing was sent: ${errorReply(e)}`, '4.7.4', relay);
+      const why =
+        this.opts.tls === 'required'
+          ? `TLS is required (${this.opts.tlsRequiredBy ?? 'tls = "required"'}) and `
+          : '';
+      return this.all(
+        to,
+        false,
+        true,
+        `${why}STARTTLS with ${relay} failed, nothing was sent: ${errorReply(e)}`,
+        '4.7.4',
+        relay,
+      );
     }
-    return this.all(to, false, e.responseCode ? e.responseCode < 500 : true, `connect to ${relay}: ${errorReply(e)}`, '4.4.1', relay);
+    return this.all(
+      to,
+      false,
+      e.responseCode ? e.responseCode < 500 : true,
+      `connect to ${relay}: ${errorReply(e)}`,
+      '4.4.1',
+      relay,
+    );
   }
 
   private fromError(to: readonly string[], e: SmtpError, relay: string): TransportResult[] {
@@ -295,7 +334,14 @@ export class SmtpPool {
         const r = byRcpt.get(recipient) ?? e;
         const code = r.responseCode ?? 450;
         const text = errorReply(r);
-        return { recipient, ok: false, temporary: code < 500, reply: text, dsn: dsnOf(text, code < 500 ? '4.0.0' : '5.0.0'), relay };
+        return {
+          recipient,
+          ok: false,
+          temporary: code < 500,
+          reply: text,
+          dsn: dsnOf(text, code < 500 ? '4.0.0' : '5.0.0'),
+          relay,
+        };
       });
     }
     const code = e.responseCode;
@@ -303,8 +349,22 @@ export class SmtpPool {
     return this.all(to, false, temporary, errorReply(e), temporary ? '4.4.2' : '5.0.0', relay);
   }
 
-  private all(to: readonly string[], ok: boolean, temporary: boolean, text: string, fallbackDsn: string, relay: string): TransportResult[] {
-    return to.map((recipient) => ({ recipient, ok, temporary, reply: text, dsn: dsnOf(text, fallbackDsn), relay }));
+  private all(
+    to: readonly string[],
+    ok: boolean,
+    temporary: boolean,
+    text: string,
+    fallbackDsn: string,
+    relay: string,
+  ): TransportResult[] {
+    return to.map((recipient) => ({
+      recipient,
+      ok,
+      temporary,
+      reply: text,
+      dsn: dsnOf(text, fallbackDsn),
+      relay,
+    }));
   }
 
   /** Closes idle connections and refuses reuse. */

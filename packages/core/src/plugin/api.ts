@@ -242,7 +242,9 @@ export interface PluginManifest<Schema extends z.ZodType = z.ZodType> {
  *   },
  * });
  */
-export function definePlugin<Schema extends z.ZodType>(manifest: PluginManifest<Schema>): PluginManifest<Schema> {
+export function definePlugin<Schema extends z.ZodType>(
+  manifest: PluginManifest<Schema>,
+): PluginManifest<Schema> {
   return manifest;
 }
 

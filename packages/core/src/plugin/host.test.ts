@@ -37,7 +37,9 @@ const consumer = definePlugin({
     const greeter = ctx.service('greeter') as Greeter;
     ctx.hook('data', (tx) => {
       tx.results.set('greeting', greeter.greet(tx.from));
-      return Promise.resolve(ctx.config.mode === 'hold' ? verdict.hold('consumer says hold') : verdict.next());
+      return Promise.resolve(
+        ctx.config.mode === 'hold' ? verdict.hold('consumer says hold') : verdict.next(),
+      );
     });
   },
 });
@@ -45,16 +47,25 @@ const consumer = definePlugin({
 test('a plugin that requires a service runs after its provider and calls it; explain shows it', async () => {
   calls.length = 0;
   // The consumer is listed first: order comes from requires/provides, not from the list.
-  const t = await startTestSmarthold({ plugins: [consumer, provider], config: { plugins: ['consumer', 'greeter'] } });
+  const t = await startTestSmarthold({
+    plugins: [consumer, provider],
+    config: { plugins: ['consumer', 'greeter'] },
+  });
   try {
     assert.deepEqual(calls, ['setup:greeter', 'setup:consumer']);
-    assert.deepEqual(t.app.host.plugins.map((p) => p.manifest.name), ['greeter', 'consumer']);
+    assert.deepEqual(
+      t.app.host.plugins.map((p) => p.manifest.name),
+      ['greeter', 'consumer'],
+    );
     const r = await t.send('a@example.org', ['b@example.net'], 'Subject: x\r\n\r\nx\r\n');
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['delivered']);
     const m = await t.app.store.get(id);
     assert.ok(m);
-    assert.deepEqual(m.results.find((x) => x.key === 'greeting'), { plugin: 'consumer', key: 'greeting', value: 'hello a@example.org' });
+    assert.deepEqual(
+      m.results.find((x) => x.key === 'greeting'),
+      { plugin: 'consumer', key: 'greeting', value: 'hello a@example.org' },
+    );
     const text = explainText(m);
     assert.match(text, /consumer\/data\s+continue\s+\d+\.\d{3} ms/);
     assert.match(text, /consumer\.greeting = "hello a@example\.org"/);
@@ -65,7 +76,10 @@ test('a plugin that requires a service runs after its provider and calls it; exp
 });
 
 test('a hold verdict keeps the message in hold, acknowledged with 250', async () => {
-  const t = await startTestSmarthold({ plugins: [consumer, provider], config: { plugins: ['greeter', 'consumer'], plugin: { consumer: { mode: 'hold' } } } });
+  const t = await startTestSmarthold({
+    plugins: [consumer, provider],
+    config: { plugins: ['greeter', 'consumer'], plugin: { consumer: { mode: 'hold' } } },
+  });
   try {
     const r = await t.send('a@example.org', ['b@example.net'], 'Subject: x\r\n\r\nx\r\n');
     assert.equal(r.code, 250);
@@ -79,21 +93,31 @@ test('a hold verdict keeps the message in hold, acknowledged with 250', async ()
 test('removing the provider stops start-up with a message naming both', async () => {
   await assert.rejects(
     startTestSmarthold({ plugins: [consumer], config: { plugins: ['consumer'] } }),
-    (e: unknown) => isSmartholdError(e, 'SMARTHOLD_PLUGIN_MISSING_SERVICE') && /"consumer" requires the service "greeter"/.test(e.message),
+    (e: unknown) =>
+      isSmartholdError(e, 'SMARTHOLD_PLUGIN_MISSING_SERVICE') &&
+      /"consumer" requires the service "greeter"/.test(e.message),
   );
 });
 
 test('a plugin config error names the plugin, the key and the allowed values', async () => {
   await assert.rejects(
-    startTestSmarthold({ plugins: [consumer, provider], config: { plugins: ['greeter', 'consumer'], plugin: { consumer: { mode: 'drop' } } } }),
+    startTestSmarthold({
+      plugins: [consumer, provider],
+      config: { plugins: ['greeter', 'consumer'], plugin: { consumer: { mode: 'drop' } } },
+    }),
     (e: unknown) =>
-      isSmartholdError(e, 'SMARTHOLD_PLUGIN_CONFIG') && /plugin "consumer"/.test(e.message) && /plugin\.consumer\.mode/.test(e.message) && /"tag", "hold"/.test(e.message),
+      isSmartholdError(e, 'SMARTHOLD_PLUGIN_CONFIG') &&
+      /plugin "consumer"/.test(e.message) &&
+      /plugin\.consumer\.mode/.test(e.message) &&
+      /"tag", "hold"/.test(e.message),
   );
 });
 
 test('a plugin for another API major is refused', async () => {
   const old = definePlugin({ name: 'old', version: '1.0.0', core: '^2', setup: () => undefined });
-  await assert.rejects(startTestSmarthold({ plugins: [old], config: { plugins: ['old'] } }), (e: unknown) => isSmartholdError(e, 'SMARTHOLD_PLUGIN_API_MISMATCH'));
+  await assert.rejects(startTestSmarthold({ plugins: [old], config: { plugins: ['old'] } }), (e: unknown) =>
+    isSmartholdError(e, 'SMARTHOLD_PLUGIN_API_MISMATCH'),
+  );
 });
 
 test("a plugin's own tables: migrations run once, per plugin, and the data persists across restarts", async () => {
@@ -106,7 +130,11 @@ test("a plugin's own tables: migrations run once, per plugin, and the data persi
       await ctx.data.migrate({
         '001_init': {
           async up(d) {
-            await d.schema.createTable('counter_hits').addColumn('sender', 'text', (c) => c.primaryKey()).addColumn('n', 'integer', (c) => c.notNull()).execute();
+            await d.schema
+              .createTable('counter_hits')
+              .addColumn('sender', 'text', (c) => c.primaryKey())
+              .addColumn('n', 'integer', (c) => c.notNull())
+              .execute();
           },
         },
       });
@@ -124,10 +152,17 @@ test("a plugin's own tables: migrations run once, per plugin, and the data persi
   const first = await startTestSmarthold({ plugins: [counter], config: { plugins: ['counter'] } });
   await first.send('a@example.org', ['b@example.net'], 'Subject: 1\r\n\r\nx\r\n');
   await first.stop({ keepDir: true });
-  const second = await startTestSmarthold({ plugins: [counter], config: { plugins: ['counter'] }, dir: first.dir });
+  const second = await startTestSmarthold({
+    plugins: [counter],
+    config: { plugins: ['counter'] },
+    dir: first.dir,
+  });
   try {
     await second.send('a@example.org', ['b@example.net'], 'Subject: 2\r\n\r\nx\r\n');
-    assert.deepEqual(await db?.selectFrom('counter_hits').selectAll().executeTakeFirst(), { sender: 'a@example.org', n: 2 });
+    assert.deepEqual(await db?.selectFrom('counter_hits').selectAll().executeTakeFirst(), {
+      sender: 'a@example.org',
+      n: 2,
+    });
   } finally {
     await second.stop();
     rmSync(first.dir, { recursive: true, force: true });

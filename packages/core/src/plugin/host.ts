@@ -102,7 +102,10 @@ export class PluginHost {
     for (const l of loaded) {
       const m = l.manifest;
       if (seen.has(m.name)) {
-        throw new SmartholdError('SMARTHOLD_PLUGIN_DUPLICATE', `plugin "${m.name}" is loaded twice (${l.spec})`);
+        throw new SmartholdError(
+          'SMARTHOLD_PLUGIN_DUPLICATE',
+          `plugin "${m.name}" is loaded twice (${l.spec})`,
+        );
       }
       seen.add(m.name);
       const section = config.plugin[m.name] ?? config.plugin[l.spec] ?? {};
@@ -122,7 +125,10 @@ export class PluginHost {
     }
     for (const name of Object.keys(config.plugin)) {
       if (!seen.has(name) && !loaded.some((l) => l.spec === name)) {
-        deps.log.warn({ section: `plugin.${name}` }, `config section [plugin.${name}] names no loaded plugin; it is ignored`);
+        deps.log.warn(
+          { section: `plugin.${name}` },
+          `config section [plugin.${name}] names no loaded plugin; it is ignored`,
+        );
       }
     }
     const ordered = orderPlugins(
@@ -146,9 +152,13 @@ export class PluginHost {
         await p.manifest.setup(host.context(p));
       } catch (err) {
         if (err instanceof SmartholdError) throw err;
-        throw new SmartholdError('SMARTHOLD_PLUGIN_SETUP', `plugin "${p.manifest.name}" failed to set up: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new SmartholdError(
+          'SMARTHOLD_PLUGIN_SETUP',
+          `plugin "${p.manifest.name}" failed to set up: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
     }
     return host;
@@ -169,7 +179,10 @@ export class PluginHost {
       }
       const impl = this.service(service);
       if (impl === undefined && required) {
-        throw new SmartholdError('SMARTHOLD_PLUGIN_MISSING_SERVICE', `plugin "${name}" requires "${service}", not provided`);
+        throw new SmartholdError(
+          'SMARTHOLD_PLUGIN_MISSING_SERVICE',
+          `plugin "${name}" requires "${service}", not provided`,
+        );
       }
       return impl;
     };
@@ -195,7 +208,10 @@ export class PluginHost {
       },
       provide: (service, impl) => {
         if (!(m.provides ?? []).includes(service)) {
-          throw new SmartholdError('SMARTHOLD_SERVICE_UNKNOWN', `plugin "${name}" provides "${service}" without declaring it in provides`);
+          throw new SmartholdError(
+            'SMARTHOLD_SERVICE_UNKNOWN',
+            `plugin "${name}" provides "${service}" without declaring it in provides`,
+          );
         }
         const list = this.providers.get(service) ?? [];
         if (list.length && !this.deps.combiners?.has(service)) {
@@ -234,9 +250,13 @@ export class PluginHost {
           });
           const { error } = await migrator.migrateToLatest();
           if (error) {
-            throw new SmartholdError('SMARTHOLD_PLUGIN_SETUP', `plugin "${name}": migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
-              cause: error,
-            });
+            throw new SmartholdError(
+              'SMARTHOLD_PLUGIN_SETUP',
+              `plugin "${name}": migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+              {
+                cause: error,
+              },
+            );
           }
         },
       },
@@ -287,7 +307,9 @@ export class PluginHost {
 
   /** Runs mail hooks. */
   mail(tx: Transaction, results: ResultsStore): Promise<CommandVerdict> {
-    return this.command('mail', results, (fn, plugin) => (fn as HookMap['mail'])({ ...tx, results: results.view(plugin) }));
+    return this.command('mail', results, (fn, plugin) =>
+      (fn as HookMap['mail'])({ ...tx, results: results.view(plugin) }),
+    );
   }
 
   /** Runs rcpt hooks. */
@@ -314,8 +336,16 @@ export class PluginHost {
       if (kind === 'accept' || kind === 'reject' || kind === 'tempfail') return v;
       // A message verdict at a command hook is a plugin bug: fail closed.
       const bad = kind;
-      this.deps.log.error({ plugin: reg.plugin, hook, verdict: bad }, `verdict "${bad}" is not allowed at ${hook}`);
-      return { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
+      this.deps.log.error(
+        { plugin: reg.plugin, hook, verdict: bad },
+        `verdict "${bad}" is not allowed at ${hook}`,
+      );
+      return {
+        kind: 'tempfail',
+        code: 451,
+        enhanced: '4.3.0',
+        text: 'Temporary local problem, try again later',
+      };
     }
     return { kind: 'continue' };
   }
@@ -324,7 +354,10 @@ export class PluginHost {
    * Runs data hooks, then queue hooks. Returns the first reject/tempfail, or
    * the merged per-recipient outcomes.
    */
-  async message(tx: MessageTransaction, results: ResultsStore): Promise<MessageDecision | Extract<MessageVerdict, { kind: 'reject' | 'tempfail' }>> {
+  async message(
+    tx: MessageTransaction,
+    results: ResultsStore,
+  ): Promise<MessageDecision | Extract<MessageVerdict, { kind: 'reject' | 'tempfail' }>> {
     const outcomes = new Map<string, RecipientOutcome>(tx.to.map((r) => [r, { kind: 'deliver' }]));
     const raise = (rcpt: string, o: RecipientOutcome): void => {
       const cur = outcomes.get(rcpt);
@@ -333,7 +366,11 @@ export class PluginHost {
     for (const hook of ['data', 'queue'] as const) {
       for (const reg of this.hooks.get(hook) ?? []) {
         const view: MessageTransaction = { ...tx, results: results.view(reg.plugin) };
-        const v = await callHook<MessageVerdict>(reg, () => (reg.fn as HookMap[typeof hook])(view), this.opts(results));
+        const v = await callHook<MessageVerdict>(
+          reg,
+          () => (reg.fn as HookMap[typeof hook])(view),
+          this.opts(results),
+        );
         switch (v.kind) {
           case 'continue':
             break;
@@ -347,13 +384,25 @@ export class PluginHost {
           case 'recipients':
             for (const [r, o] of Object.entries(v.outcomes)) {
               if (outcomes.has(r)) raise(r, o);
-              else this.deps.log.warn({ plugin: reg.plugin, recipient: r }, 'outcome for an address that is not a recipient');
+              else
+                this.deps.log.warn(
+                  { plugin: reg.plugin, recipient: r },
+                  'outcome for an address that is not a recipient',
+                );
             }
             break;
           default: {
             const bad = (v as { kind: string }).kind;
-            this.deps.log.error({ plugin: reg.plugin, hook, verdict: bad }, `verdict "${bad}" is not allowed at ${hook}`);
-            return { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
+            this.deps.log.error(
+              { plugin: reg.plugin, hook, verdict: bad },
+              `verdict "${bad}" is not allowed at ${hook}`,
+            );
+            return {
+              kind: 'tempfail',
+              code: 451,
+              enhanced: '4.3.0',
+              text: 'Temporary local problem, try again later',
+            };
           }
         }
       }

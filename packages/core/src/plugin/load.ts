@@ -99,7 +99,8 @@ export async function loadPlugin(
   let file: string | undefined;
   if (isPath(spec)) {
     const p = path.resolve(baseDir, spec);
-    if (!existsSync(p)) throw new SmartholdError('SMARTHOLD_PLUGIN_NOT_FOUND', `plugin "${spec}": no such file ${p}`);
+    if (!existsSync(p))
+      throw new SmartholdError('SMARTHOLD_PLUGIN_NOT_FOUND', `plugin "${spec}": no such file ${p}`);
     file = statSync(p).isDirectory() ? entryOfPackage(p) : p;
   } else {
     const tried = candidateNames(spec);
@@ -128,8 +129,12 @@ const ownDir = path.dirname(fileURLToPath(import.meta.url));
  * Loads every plugin named in `plugins`, in order, resolving from the config
  * directory, the working directory and smarthold's own install.
  */
-export async function loadPlugins(loaded: LoadedConfig, inline: readonly PluginManifest[] = []): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  loaded: LoadedConfig,
+  inline: readonly PluginManifest[] = [],
+): Promise<LoadedPlugin[]> {
   const out: LoadedPlugin[] = [];
-  for (const spec of loaded.config.plugins) out.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), ownDir], inline));
+  for (const spec of loaded.config.plugins)
+    out.push(await loadPlugin(spec, loaded.baseDir, [process.cwd(), ownDir], inline));
   return out;
 }

@@ -48,7 +48,13 @@ export function orderPlugins<T extends OrderNode>(nodes: readonly T[]): T[] {
     if (!next) {
       const stuck = nodes.filter((n) => !done.has(n));
       const edges = stuck
-        .map((n) => `"${n.name}" needs ${[...(deps.get(n) ?? [])].filter((d) => !done.has(d)).map((d) => `"${d.name}"`).join(', ')}`)
+        .map(
+          (n) =>
+            `"${n.name}" needs ${[...(deps.get(n) ?? [])]
+              .filter((d) => !done.has(d))
+              .map((d) => `"${d.name}"`)
+              .join(', ')}`,
+        )
         .join('; ');
       throw new SmartholdError('SMARTHOLD_PLUGIN_CYCLE', `plugins require each other in a cycle: ${edges}`);
     }

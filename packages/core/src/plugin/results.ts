@@ -39,7 +39,9 @@ export class ResultsStore {
   }
 
   set(plugin: string, key: string, value: Json, recipient?: string): void {
-    const i = this.records.findIndex((r) => r.plugin === plugin && r.key === key && r.recipient === recipient);
+    const i = this.records.findIndex(
+      (r) => r.plugin === plugin && r.key === key && r.recipient === recipient,
+    );
     const rec: ResultRecord = { plugin, key, value, ...(recipient === undefined ? {} : { recipient }) };
     if (i >= 0) this.records[i] = rec;
     else this.records.push(rec);

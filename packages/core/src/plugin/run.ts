@@ -26,7 +26,12 @@ export type HookObserver = (plugin: string, hook: string, seconds: number) => vo
 /** The verdict for a hook that failed under the `tempfail` policy. */
 export function failureVerdict(timedOut: boolean): TempfailVerdict {
   return timedOut
-    ? { kind: 'tempfail', code: 451, enhanced: '4.4.5', text: 'Timeout while checking the message, try again later' }
+    ? {
+        kind: 'tempfail',
+        code: 451,
+        enhanced: '4.4.5',
+        text: 'Timeout while checking the message, try again later',
+      }
     : { kind: 'tempfail', code: 451, enhanced: '4.3.0', text: 'Temporary local problem, try again later' };
 }
 
@@ -37,7 +42,13 @@ export function failureVerdict(timedOut: boolean): TempfailVerdict {
 export async function callHook<V extends Verdict>(
   reg: RegisteredHook,
   invoke: () => Promise<V>,
-  opts: { results?: ResultsStore | undefined; recipient?: string; log: Logger; observe?: HookObserver | undefined; now: () => number },
+  opts: {
+    results?: ResultsStore | undefined;
+    recipient?: string;
+    log: Logger;
+    observe?: HookObserver | undefined;
+    now: () => number;
+  },
 ): Promise<V | TempfailVerdict | { kind: 'continue' }> {
   const at = opts.now();
   const started = performance.now();

@@ -66,12 +66,7 @@ export type Verdict =
 export type CommandVerdict = ContinueVerdict | AcceptVerdict | RejectVerdict | TempfailVerdict;
 /** Verdicts allowed at data and queue. */
 export type MessageVerdict =
-  | ContinueVerdict
-  | RejectVerdict
-  | TempfailVerdict
-  | HoldVerdict
-  | DiscardVerdict
-  | RecipientsVerdict;
+  ContinueVerdict | RejectVerdict | TempfailVerdict | HoldVerdict | DiscardVerdict | RecipientsVerdict;
 
 function spec(text: string | readonly string[] | undefined, opts: Omit<ReplySpec, 'text'>): ReplySpec {
   return { ...opts, ...(text === undefined ? {} : { text }) };
@@ -86,7 +81,10 @@ function spec(text: string | readonly string[] | undefined, opts: Omit<ReplySpec
 export const verdict = {
   next: (): ContinueVerdict => ({ kind: 'continue' }),
   accept: (): AcceptVerdict => ({ kind: 'accept' }),
-  reject: (text?: string | readonly string[], opts: Omit<RejectVerdict, 'kind' | 'text'> = {}): RejectVerdict => ({
+  reject: (
+    text?: string | readonly string[],
+    opts: Omit<RejectVerdict, 'kind' | 'text'> = {},
+  ): RejectVerdict => ({
     kind: 'reject',
     ...spec(text, opts),
     ...(opts.hold ? { hold: opts.hold } : {}),
@@ -97,7 +95,10 @@ export const verdict = {
   }),
   hold: (reason: string): HoldVerdict => ({ kind: 'hold', reason }),
   discard: (reason: string): DiscardVerdict => ({ kind: 'discard', reason }),
-  recipients: (outcomes: Record<string, RecipientOutcome>): RecipientsVerdict => ({ kind: 'recipients', outcomes }),
+  recipients: (outcomes: Record<string, RecipientOutcome>): RecipientsVerdict => ({
+    kind: 'recipients',
+    outcomes,
+  }),
 } as const;
 
 /** A short text for traces and logs: "reject 550 5.1.1", "hold", "recipients(2)". */

@@ -14,7 +14,9 @@ const OUTSIDE = { relay_networks: ['192.0.2.0/24'] };
 
 test('SMTP AUTH (bcrypt hash) lets a client outside relay_networks relay; a wrong password gets 535 5.7.8', async () => {
   const hash = bcrypt.hashSync('s3cret', 4);
-  const t = await startTestSmarthold({ config: { smtp: { ...OUTSIDE, auth_users: [{ name: 'alice', hash }], auth_allow_insecure: true } } });
+  const t = await startTestSmarthold({
+    config: { smtp: { ...OUTSIDE, auth_users: [{ name: 'alice', hash }], auth_allow_insecure: true } },
+  });
   try {
     const c = await SmtpTestClient.connect(t.app.smtpPort);
     await c.read();
@@ -51,14 +53,34 @@ test('STARTTLS is offered with a certificate, and implicit TLS works on listen_t
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=smarthold.test'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=smarthold.test',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
   } catch {
     t.skip('openssl is not installed');
     return;
   }
-  const s = await startTestSmarthold({ config: { smtp: { tls_cert: cert, tls_key: key, listen_tls: ['127.0.0.1:0'] } } });
+  const s = await startTestSmarthold({
+    config: { smtp: { tls_cert: cert, tls_key: key, listen_tls: ['127.0.0.1:0'] } },
+  });
   try {
     const c = await SmtpTestClient.connect(s.app.smtpPort);
     await c.read();
@@ -67,7 +89,10 @@ test('STARTTLS is offered with a certificate, and implicit TLS works on listen_t
     const implicit = s.app.listeners.find((l) => l.implicitTls);
     assert.ok(implicit);
     const greeting = await new Promise<string>((resolve, reject) => {
-      const sock = tls.connect({ host: '127.0.0.1', port: implicit.port, rejectUnauthorized: false }, () => undefined);
+      const sock = tls.connect(
+        { host: '127.0.0.1', port: implicit.port, rejectUnauthorized: false },
+        () => undefined,
+      );
       sock.once('data', (d: Buffer) => {
         resolve(d.toString());
         sock.destroy();
@@ -105,7 +130,10 @@ test('relay_networks get the greeting at once; others wait greeting_pause', asyn
   const fast = await startTestSmarthold();
   const slow = await startTestSmarthold({ config: { smtp: { ...OUTSIDE, greeting_pause: '300ms' } } });
   try {
-    assert.ok((await greetAfter(fast.app.smtpPort)) < 90, 'no 100 ms early-talker pause for the relay networks');
+    assert.ok(
+      (await greetAfter(fast.app.smtpPort)) < 90,
+      'no 100 ms early-talker pause for the relay networks',
+    );
     assert.ok((await greetAfter(slow.app.smtpPort)) >= 290);
   } finally {
     await fast.stop();

@@ -8,7 +8,10 @@
 import { reply, type SmtpReply } from './reply.js';
 
 /** Checks one envelope address. `''` (the null sender) always passes. */
-export function checkAddress(address: string, opts: { smtpUtf8: boolean; allowLiterals: boolean; role: 'sender' | 'recipient' }): SmtpReply | undefined {
+export function checkAddress(
+  address: string,
+  opts: { smtpUtf8: boolean; allowLiterals: boolean; role: 'sender' | 'recipient' },
+): SmtpReply | undefined {
   if (address === '') return undefined;
   const at = address.lastIndexOf('@');
   const domain = at >= 0 ? address.slice(at + 1) : '';

@@ -27,7 +27,11 @@ export async function verifyHash(hash: string, password: string): Promise<boolea
 }
 
 /** Checks a user name and password. */
-export async function checkPassword(users: readonly AuthUser[], name: string, password: string): Promise<boolean> {
+export async function checkPassword(
+  users: readonly AuthUser[],
+  name: string,
+  password: string,
+): Promise<boolean> {
   const user = users.find((u) => u.name === name);
   if (!user) {
     await bcrypt.compare(password, DUMMY_BCRYPT).catch(() => false);

@@ -39,7 +39,9 @@ export interface DataPhaseDeps {
 export type DataDecision = Awaited<ReturnType<PluginHost['message']>>;
 
 /** The outcome of the DATA phase: a reply error, or the 250 text; with the hooks' decision when they ran. */
-export type DataResult = ({ ok: true; text: string } | { ok: false; reply: SmtpReply }) & { decision?: DataDecision };
+export type DataResult = ({ ok: true; text: string } | { ok: false; reply: SmtpReply }) & {
+  decision?: DataDecision;
+};
 
 function toRecipient(address: string, o: RecipientOutcome | undefined): NewRecipient {
   if (!o || o.kind === 'deliver') return { address, state: 'active' };
@@ -92,14 +94,26 @@ export async function runDataPhase(
     const got = await receiveInto(stream, writer, prefix);
     if (aborted()) return await fail(DEADLINE(), 'tempfail', 'DATA deadline');
     if (stream.sizeExceeded) {
-      return await fail(reply(552, '5.3.4', `Message too big (limit ${config.smtp.max_message_size} octets)`), 'rejected', 'message too big');
+      return await fail(
+        reply(552, '5.3.4', `Message too big (limit ${config.smtp.max_message_size} octets)`),
+        'rejected',
+        'message too big',
+      );
     }
     if (got.bareNewline && config.smtp.bare_newlines === 'reject') {
-      return await fail(reply(550, '5.5.2', 'Bare LF or bare CR in message, lines must end in CRLF'), 'rejected', 'bare newline');
+      return await fail(
+        reply(550, '5.5.2', 'Bare LF or bare CR in message, lines must end in CRLF'),
+        'rejected',
+        'bare newline',
+      );
     }
     const receivedCount = got.headers.filter((h) => h.name.toLowerCase() === 'received').length;
     if (receivedCount > config.smtp.max_received_headers) {
-      return await fail(reply(554, '5.4.6', `Too many Received headers (${receivedCount}): mail loop`), 'rejected', 'mail loop');
+      return await fail(
+        reply(554, '5.4.6', `Too many Received headers (${receivedCount}): mail loop`),
+        'rejected',
+        'mail loop',
+      );
     }
     await writer.finish();
     const spooled = writer;
@@ -117,7 +131,11 @@ export async function runDataPhase(
     decided = { decision };
     if (aborted()) return await fail(DEADLINE(), 'tempfail', 'DATA deadline');
     if (decision.kind === 'tempfail' || (decision.kind === 'reject' && !decision.hold)) {
-      return await fail(verdictReply(decision), decision.kind === 'reject' ? 'rejected' : 'tempfail', 'plugin verdict');
+      return await fail(
+        verdictReply(decision),
+        decision.kind === 'reject' ? 'rejected' : 'tempfail',
+        'plugin verdict',
+      );
     }
     const recipients: NewRecipient[] =
       decision.kind === 'reject'
@@ -140,7 +158,13 @@ export async function runDataPhase(
     const status = decision.kind === 'reject' ? 'held-rejected' : held ? 'held' : 'queued';
     metrics.messages.inc({ result: decision.kind === 'reject' ? 'held' : held ? 'held' : 'queued' });
     log.info(
-      { ...base, to: recipients.map((r) => `${r.address}:${r.state}`), size: got.size, nrcpt: recipients.length, status },
+      {
+        ...base,
+        to: recipients.map((r) => `${r.address}:${r.state}`),
+        size: got.size,
+        nrcpt: recipients.length,
+        status,
+      },
       `message ${status}`,
     );
     if (decision.kind === 'reject') return { ok: false, reply: verdictReply(decision), decision };

@@ -15,7 +15,8 @@ export function parseHeaders(block: Buffer): HeaderField[] {
   let name: string | undefined;
   let value = '';
   const flush = (): void => {
-    if (name !== undefined) fields.push({ name, value: Buffer.from(value.trim(), 'latin1').toString('utf8') });
+    if (name !== undefined)
+      fields.push({ name, value: Buffer.from(value.trim(), 'latin1').toString('utf8') });
     name = undefined;
     value = '';
   };

@@ -6,7 +6,8 @@ import { verdict } from '../plugin/verdict.js';
 import { startTestSmarthold, type TestSmarthold } from '../testing/harness.js';
 import { SmtpTestClient, dataBlock, queueIdOf } from '../testing/smtp-client.js';
 
-const MSG = 'From: a@example.org\r\nTo: b@example.net\r\nSubject: test\r\nMessage-ID: <1@example.org>\r\n\r\nHello.\r\n.leading dot line\r\n';
+const MSG =
+  'From: a@example.org\r\nTo: b@example.net\r\nSubject: test\r\nMessage-ID: <1@example.org>\r\n\r\nHello.\r\n.leading dot line\r\n';
 
 async function session(port: number): Promise<SmtpTestClient> {
   const c = await SmtpTestClient.connect(port);
@@ -33,7 +34,11 @@ describe('relaying and the bytes relayed', () => {
     const text = got.raw.toString('latin1');
     const received = /^Received: [^\r]*\r\n(\t[^\r]*\r\n)*/.exec(text)?.[0] ?? '';
     assert.match(received, new RegExp(`by smarthold\\.test \\(smarthold\\) with ESMTP id ${id}`));
-    assert.equal(text.slice(received.length), MSG, 'bytes after our Received line are exactly the bytes sent');
+    assert.equal(
+      text.slice(received.length),
+      MSG,
+      'bytes after our Received line are exactly the bytes sent',
+    );
     assert.equal(got.from, 'a@example.org');
     assert.deepEqual(got.to, ['b@example.net']);
   });
@@ -62,7 +67,11 @@ describe('relaying and the bytes relayed', () => {
   });
 
   test('bare LF is normalized to CRLF by default', async () => {
-    const r = await t.send('a@example.org', ['b@example.net'], Buffer.from('Subject: lf\r\n\r\nline one\nline two\r\n', 'latin1'));
+    const r = await t.send(
+      'a@example.org',
+      ['b@example.net'],
+      Buffer.from('Subject: lf\r\n\r\nline one\nline two\r\n', 'latin1'),
+    );
     assert.equal(r.code, 250);
     const id = queueIdOf(r) ?? '';
     await t.waitForState(id, ['delivered']);
@@ -71,7 +80,8 @@ describe('relaying and the bytes relayed', () => {
   });
 
   test('more than 100 Received lines is a loop: 554 5.4.6, nothing queued', async () => {
-    const loop = 'Received: from x by y; Mon, 23 Nov 2026 07:00:00 +0000\r\n'.repeat(101) + 'Subject: loop\r\n\r\nx\r\n';
+    const loop =
+      'Received: from x by y; Mon, 23 Nov 2026 07:00:00 +0000\r\n'.repeat(101) + 'Subject: loop\r\n\r\nx\r\n';
     const r = await t.send('a@example.org', ['b@example.net'], loop);
     assert.match(r.text, /^554 5\.4\.6 /);
   });
@@ -80,7 +90,11 @@ describe('relaying and the bytes relayed', () => {
     const before = (await t.app.store.counts()).active + (await t.app.store.counts()).delivered;
     const c = await session(t.app.smtpPort);
     // u@[...] is refused at RCPT; the body would queue a message if its lines ran as commands.
-    c.write('MAIL FROM:<a@example.org>\r\nRCPT TO:<u@[127.0.0.1]>\r\nDATA\r\n' + 'MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n' + '.\r\n');
+    c.write(
+      'MAIL FROM:<a@example.org>\r\nRCPT TO:<u@[127.0.0.1]>\r\nDATA\r\n' +
+        'MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n' +
+        '.\r\n',
+    );
     const replies = [];
     for (;;) {
       const r = await c.read(3000).catch(() => undefined);
@@ -102,7 +116,14 @@ describe('limits and access', () => {
   let t: TestSmarthold;
   before(async () => {
     t = await startTestSmarthold({
-      config: { smtp: { relay_networks: ['192.0.2.0/24'], max_message_size: 2000, bare_newlines: 'reject', max_recipients: 2 } },
+      config: {
+        smtp: {
+          relay_networks: ['192.0.2.0/24'],
+          max_message_size: 2000,
+          bare_newlines: 'reject',
+          max_recipients: 2,
+        },
+      },
     });
   });
   after(() => t.stop());
@@ -110,7 +131,10 @@ describe('limits and access', () => {
   test('a client outside the relay networks gets 554 5.7.1 at RCPT', async () => {
     const c = await session(t.app.smtpPort);
     assert.equal((await c.command('MAIL FROM:<a@example.org>'))?.code, 250);
-    assert.match((await c.command('RCPT TO:<b@example.net>'))?.text ?? '', /^554 5\.7\.1 .*Relay access denied/);
+    assert.match(
+      (await c.command('RCPT TO:<b@example.net>'))?.text ?? '',
+      /^554 5\.7\.1 .*Relay access denied/,
+    );
     c.close();
   });
 });
@@ -118,7 +142,9 @@ describe('limits and access', () => {
 describe('limits for a trusted client', () => {
   let t: TestSmarthold;
   before(async () => {
-    t = await startTestSmarthold({ config: { smtp: { max_message_size: 2000, bare_newlines: 'reject', max_recipients: 2 } } });
+    t = await startTestSmarthold({
+      config: { smtp: { max_message_size: 2000, bare_newlines: 'reject', max_recipients: 2 } },
+    });
   });
   after(() => t.stop());
 
@@ -127,13 +153,21 @@ describe('limits for a trusted client', () => {
     await c.read();
     assert.match((await c.command('EHLO x.example'))?.text ?? '', /SIZE 2000/);
     c.close();
-    const r = await t.send('a@example.org', ['b@example.net'], 'Subject: big\r\n\r\n' + 'x'.repeat(3000) + '\r\n');
+    const r = await t.send(
+      'a@example.org',
+      ['b@example.net'],
+      'Subject: big\r\n\r\n' + 'x'.repeat(3000) + '\r\n',
+    );
     assert.match(r.text, /^552 5\.3\.4 /);
     assert.equal((await t.app.store.list(['active', 'deferred', 'delivered'])).length, 0);
   });
 
   test('bare LF is rejected with 550 5.5.2 under bare_newlines = "reject"', async () => {
-    const r = await t.send('a@example.org', ['b@example.net'], Buffer.from('Subject: lf\r\n\r\na\nb\r\n', 'latin1'));
+    const r = await t.send(
+      'a@example.org',
+      ['b@example.net'],
+      Buffer.from('Subject: lf\r\n\r\na\nb\r\n', 'latin1'),
+    );
     assert.match(r.text, /^550 5\.5\.2 /);
   });
 
@@ -162,7 +196,10 @@ describe('hooks that fail', () => {
     },
   });
   before(async () => {
-    t = await startTestSmarthold({ plugins: [thrower], config: { plugins: ['thrower'], smtp: { hook_timeout: '300ms' } } });
+    t = await startTestSmarthold({
+      plugins: [thrower],
+      config: { plugins: ['thrower'], smtp: { hook_timeout: '300ms' } },
+    });
   });
   after(() => t.stop());
 

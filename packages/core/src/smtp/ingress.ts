@@ -51,7 +51,9 @@ export class Ingress {
 
   private options(implicitTls: boolean): SMTPServerOptions {
     const c = this.deps.config.smtp;
-    const tls = c.tls_cert ? { cert: readFileSync(c.tls_cert), key: readFileSync(c.tls_key || c.tls_cert) } : undefined;
+    const tls = c.tls_cert
+      ? { cert: readFileSync(c.tls_cert), key: readFileSync(c.tls_key || c.tls_cert) }
+      : undefined;
     const disabled = [...(tls ? [] : ['STARTTLS']), ...(c.auth_users.length ? [] : ['AUTH'])];
     const opts: SMTPServerOptions & { greetingPause: (ip: string) => number } = {
       name: this.hostname,
@@ -156,7 +158,13 @@ export class Ingress {
       const a = server.server.address() as AddressInfo;
       this.servers.push(server);
       this.listeners.push({ host: a.address, port: a.port, implicitTls });
-      this.log.info({ address: `${a.address}:${a.port}`, tls: implicitTls ? 'implicit' : c.tls_cert ? 'starttls' : 'none' }, 'SMTP listening');
+      this.log.info(
+        {
+          address: `${a.address}:${a.port}`,
+          tls: implicitTls ? 'implicit' : c.tls_cert ? 'starttls' : 'none',
+        },
+        'SMTP listening',
+      );
     };
     for (const a of c.listen) await start(a, false);
     if (c.listen_tls.length && !c.tls_cert) throw new Error('smtp.listen_tls needs smtp.tls_cert');
@@ -180,7 +188,12 @@ export class Ingress {
   private conn(session: SMTPServerSession): ConnState {
     let c = this.conns.get(session.id);
     if (!c) {
-      c = { heloChecked: undefined, heloVerdictReply: undefined, tx: undefined, openedAt: this.deps.clock.now() };
+      c = {
+        heloChecked: undefined,
+        heloVerdictReply: undefined,
+        tx: undefined,
+        openedAt: this.deps.clock.now(),
+      };
       this.conns.set(session.id, c);
     }
     return c;
@@ -206,12 +219,24 @@ export class Ingress {
     }
   }
 
-  private async onMail(address: string, smtpUtf8: boolean, size: number, session: SMTPServerSession): Promise<SmtpReply | undefined> {
+  private async onMail(
+    address: string,
+    smtpUtf8: boolean,
+    size: number,
+    session: SMTPServerSession,
+  ): Promise<SmtpReply | undefined> {
     const c = this.conn(session);
-    const bad = checkAddress(address, { smtpUtf8, allowLiterals: this.deps.config.smtp.address_literals, role: 'sender' });
+    const bad = checkAddress(address, {
+      smtpUtf8,
+      allowLiterals: this.deps.config.smtp.address_literals,
+      role: 'sender',
+    });
     if (bad) return bad;
     if (!(await this.disk.hasRoom(size))) {
-      this.log.warn({ dir: this.deps.config.store.dir, min_free: this.deps.config.smtp.queue_min_free }, 'queue file system nearly full: refusing mail');
+      this.log.warn(
+        { dir: this.deps.config.store.dir, min_free: this.deps.config.smtp.queue_min_free },
+        'queue file system nearly full: refusing mail',
+      );
       return reply(452, '4.3.1', 'Insufficient system storage, try again later');
     }
     const now = this.deps.clock.now();
@@ -220,10 +245,16 @@ export class Ingress {
     const helo = session.hostNameAppearsAs;
     if (c.heloChecked !== helo) {
       c.heloChecked = helo;
-      c.heloVerdictReply = commandReply(await this.deps.host.helo(info, helo, tx.results), { code: 550, enhanced: '5.7.1' });
+      c.heloVerdictReply = commandReply(await this.deps.host.helo(info, helo, tx.results), {
+        code: 550,
+        enhanced: '5.7.1',
+      });
     }
     if (c.heloVerdictReply) return c.heloVerdictReply;
-    const r = commandReply(await this.deps.host.mail(txView(tx, info), tx.results), { code: 550, enhanced: '5.7.1' });
+    const r = commandReply(await this.deps.host.mail(txView(tx, info), tx.results), {
+      code: 550,
+      enhanced: '5.7.1',
+    });
     if (r) return r;
     c.tx = tx;
     return undefined;
@@ -241,16 +272,26 @@ export class Ingress {
       session: info,
     });
     if (refused) {
-      if (refused.responseCode === 554) this.log.info({ queue_id: tx.queueId, client: info.remoteAddress, to: address }, 'relay access denied');
+      if (refused.responseCode === 554)
+        this.log.info(
+          { queue_id: tx.queueId, client: info.remoteAddress, to: address },
+          'relay access denied',
+        );
       return refused;
     }
-    const r = commandReply(await this.deps.host.rcpt(txView(tx, info), address, tx.results), { code: 550, enhanced: '5.7.1' });
+    const r = commandReply(await this.deps.host.rcpt(txView(tx, info), address, tx.results), {
+      code: 550,
+      enhanced: '5.7.1',
+    });
     if (r) return r;
     tx.to.push(address);
     return undefined;
   }
 
-  private async onData(stream: Parameters<NonNullable<SMTPServerOptions['onData']>>[0], session: SMTPServerSession) {
+  private async onData(
+    stream: Parameters<NonNullable<SMTPServerOptions['onData']>>[0],
+    session: SMTPServerSession,
+  ) {
     const c = this.conn(session);
     const tx = c.tx;
     c.tx = undefined;
@@ -261,7 +302,10 @@ export class Ingress {
     let aborted = false;
     const timer = setTimeout(() => {
       aborted = true;
-      this.log.warn({ queue_id: tx.queueId, client: session.remoteAddress }, 'DATA phase overran its deadline');
+      this.log.warn(
+        { queue_id: tx.queueId, client: session.remoteAddress },
+        'DATA phase overran its deadline',
+      );
       const conn = openConnections.get(session.id);
       conn?.send(421, '4.4.2 Timeout in DATA phase, closing connection');
       conn?.close();
@@ -270,7 +314,14 @@ export class Ingress {
     timer.unref();
     try {
       const esmtp = session.openingCommand !== 'HELO';
-      return await runDataPhase({ ...this.deps, hostname: this.hostname }, stream, sessionInfo(session, this.relay), esmtp, tx, () => aborted);
+      return await runDataPhase(
+        { ...this.deps, hostname: this.hostname },
+        stream,
+        sessionInfo(session, this.relay),
+        esmtp,
+        tx,
+        () => aborted,
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -13,5 +13,9 @@ test('the smtp-server overrides are pinned to the installed library version', ()
   const before = proto['init'];
   patchSmtpServer();
   assert.notEqual(proto['init'], before);
-  assert.match(String(before), /setTimeout\(\(\) => this\.connectionReady\(\), 100\)/, 'the library changed its greeting pause');
+  assert.match(
+    String(before),
+    /setTimeout\(\(\) => this\.connectionReady\(\), 100\)/,
+    'the library changed its greeting pause',
+  );
 });

@@ -27,7 +27,10 @@ interface Conn {
   id: string;
   remoteAddress: string;
   session: { envelope: { rcptTo: unknown[] } };
-  _server: { options: { maxClients?: number; greetingPause?: (ip: string) => number }; connections: Set<unknown> };
+  _server: {
+    options: { maxClients?: number; greetingPause?: (ip: string) => number };
+    connections: Set<unknown>;
+  };
   _setListeners(cb: () => void): void;
   connectionReady(): void;
   send: (code: number, data?: string | string[], context?: unknown) => void;
@@ -57,7 +60,9 @@ export function patchSmtpServer(): void {
   if (applied) return;
   const version = installedVersion();
   if (version !== PATCHED_VERSION) {
-    throw new Error(`smarthold's smtp-server overrides are for ${PATCHED_VERSION}, found ${version}: review smtp/patch.ts`);
+    throw new Error(
+      `smarthold's smtp-server overrides are for ${PATCHED_VERSION}, found ${version}: review smtp/patch.ts`,
+    );
   }
   const proto = SMTPConnection.prototype as unknown as ConnProto;
   const originalSend = proto.send;

@@ -22,9 +22,14 @@ export interface RecipientCheck {
 
 /** The refusal for a recipient, or undefined when plugins may look at it. */
 export function checkRecipient(smtp: Config['smtp'], c: RecipientCheck): SmtpReply | undefined {
-  const bad = checkAddress(c.address, { smtpUtf8: c.smtpUtf8, allowLiterals: smtp.address_literals, role: 'recipient' });
+  const bad = checkAddress(c.address, {
+    smtpUtf8: c.smtpUtf8,
+    allowLiterals: smtp.address_literals,
+    role: 'recipient',
+  });
   if (bad) return bad;
   if (c.accepted >= smtp.max_recipients) return reply(452, '4.5.3', 'Too many recipients');
-  if (!c.session.trustedNetwork && c.session.user === undefined) return reply(554, '5.7.1', `<${c.address}>: Relay access denied`);
+  if (!c.session.trustedNetwork && c.session.user === undefined)
+    return reply(554, '5.7.1', `<${c.address}>: Relay access denied`);
   return undefined;
 }

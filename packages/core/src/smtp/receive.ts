@@ -58,7 +58,8 @@ export class LineEndNormalizer {
 }
 
 function needsFix(buf: Buffer): boolean {
-  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1)) if (i === 0 || buf[i - 1] !== CR) return true;
+  for (let i = buf.indexOf(LF); i !== -1; i = buf.indexOf(LF, i + 1))
+    if (i === 0 || buf[i - 1] !== CR) return true;
   for (let i = buf.indexOf(CR); i !== -1; i = buf.indexOf(CR, i + 1)) if (buf[i + 1] !== LF) return true;
   return false;
 }
@@ -120,7 +121,11 @@ class HeaderCollector {
  * Reads the DATA stream into `writer`, after `prefix` (our Received line).
  * Resolves when the stream has ended and every byte is written (not yet fsync'd).
  */
-export async function receiveInto(stream: Readable, writer: SpoolWriter, prefix: Buffer | undefined): Promise<Received> {
+export async function receiveInto(
+  stream: Readable,
+  writer: SpoolWriter,
+  prefix: Buffer | undefined,
+): Promise<Received> {
   const norm = new LineEndNormalizer();
   const headers = new HeaderCollector();
   if (prefix?.length) await writer.write(prefix);
@@ -135,5 +140,9 @@ export async function receiveInto(stream: Readable, writer: SpoolWriter, prefix:
     await writer.write(last);
   }
   headers.finish();
-  return { bareNewline: norm.bare, headers: parseHeaders(headers.block ?? Buffer.alloc(0)), size: writer.size };
+  return {
+    bareNewline: norm.bare,
+    headers: parseHeaders(headers.block ?? Buffer.alloc(0)),
+    size: writer.size,
+  };
 }

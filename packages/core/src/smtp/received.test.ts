@@ -23,7 +23,13 @@ test('RFC 5321 Received line with the single recipient', () => {
 });
 
 test('no "for" with several recipients; IPv6 literal; RFC 3848 keywords', () => {
-  const line = receivedLine({ ...base, remoteAddress: '2001:db8::1', recipients: ['a@x', 'b@y'], tls: true, auth: true });
+  const line = receivedLine({
+    ...base,
+    remoteAddress: '2001:db8::1',
+    recipients: ['a@x', 'b@y'],
+    tls: true,
+    auth: true,
+  });
   assert.match(line, /\(\[IPv6:2001:db8::1\]\)/);
   assert.match(line, /with ESMTPSA id/);
   assert.doesNotMatch(line, /for </);

@@ -48,10 +48,12 @@ const safe = (s: string): string => s.replace(/[^\x21-\x7e]/g, '');
 /** Formats the Received field, folded, ending in CRLF. */
 export function receivedLine(info: ReceivedInfo): string {
   const literal = addressLiteral(info.remoteAddress);
-  const rdns = info.clientHostname && !info.clientHostname.startsWith('[') ? `${safe(info.clientHostname)} ` : '';
+  const rdns =
+    info.clientHostname && !info.clientHostname.startsWith('[') ? `${safe(info.clientHostname)} ` : '';
   const helo = safe(info.helo ?? '') || literal;
   const proto = `${info.esmtp ? 'ESMTP' : 'SMTP'}${info.tls ? 'S' : ''}${info.auth ? 'A' : ''}`;
-  const proto2 = proto === 'SMTPS' ? 'ESMTPS' : proto === 'SMTPA' ? 'ESMTPA' : proto === 'SMTPSA' ? 'ESMTPSA' : proto;
+  const proto2 =
+    proto === 'SMTPS' ? 'ESMTPS' : proto === 'SMTPA' ? 'ESMTPA' : proto === 'SMTPSA' ? 'ESMTPSA' : proto;
   const rcpt = info.recipients.length === 1 ? `\r\n\tfor <${safe(info.recipients[0] ?? '')}>` : '';
   return (
     `Received: from ${helo} (${rdns}${literal})\r\n` +

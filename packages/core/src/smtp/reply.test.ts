@@ -23,5 +23,8 @@ test('a reject can never carry a 4xx code, nor a tempfail a 5xx', () => {
   assert.equal(verdictReply({ kind: 'reject', code: 451 }).responseCode, 550);
   assert.equal(verdictReply({ kind: 'tempfail', code: 550, enhanced: '5.1.1' }).responseCode, 451);
   assert.equal(verdictReply({ kind: 'tempfail', code: 550, enhanced: '5.1.1' }).enhanced, '4.3.0');
-  assert.equal(verdictReply({ kind: 'reject', code: 552, enhanced: '5.2.1', text: 'held' }).message, '5.2.1 held');
+  assert.equal(
+    verdictReply({ kind: 'reject', code: 552, enhanced: '5.2.1', text: 'held' }).message,
+    '5.2.1 held',
+  );
 });

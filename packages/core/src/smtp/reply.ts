@@ -59,10 +59,16 @@ const DEFAULTS = {
  * (a 4xx on reject, a 5xx on tempfail) is corrected to the default, because a
  * plugin must never turn a refusal into an acceptance or the other way round.
  */
-export function verdictReply(v: RejectVerdict | TempfailVerdict, stage?: { code?: number; enhanced?: string }): SmtpReply {
+export function verdictReply(
+  v: RejectVerdict | TempfailVerdict,
+  stage?: { code?: number; enhanced?: string },
+): SmtpReply {
   const d = DEFAULTS[v.kind];
   const cls = v.kind === 'reject' ? '5' : '4';
-  const code = v.code !== undefined && String(v.code).startsWith(cls) && v.code >= 400 && v.code < 600 ? v.code : (stage?.code ?? d.code);
+  const code =
+    v.code !== undefined && String(v.code).startsWith(cls) && v.code >= 400 && v.code < 600
+      ? v.code
+      : (stage?.code ?? d.code);
   const enhanced = v.enhanced?.startsWith(cls + '.') ? v.enhanced : (stage?.enhanced ?? d.enhanced);
   return reply(code, enhanced, v.text ?? d.text);
 }
@@ -71,7 +77,10 @@ export function verdictReply(v: RejectVerdict | TempfailVerdict, stage?: { code?
  * The reply for a command-hook verdict (connect, helo, mail, rcpt), or
  * undefined when the command goes on. `stage` gives a reject's default code.
  */
-export function commandReply(v: CommandVerdict, stage: { code: number; enhanced: string }): SmtpReply | undefined {
+export function commandReply(
+  v: CommandVerdict,
+  stage: { code: number; enhanced: string },
+): SmtpReply | undefined {
   if (v.kind === 'reject') return verdictReply(v, stage);
   if (v.kind === 'tempfail') return verdictReply(v, { code: 451, enhanced: '4.3.0' });
   return undefined;

@@ -18,10 +18,15 @@ export interface CombinePolicy {
 }
 
 /** Decides spam from individual verdicts. */
-export function combineVerdicts(parts: readonly ScanVerdict[], p: CombinePolicy): { isSpam: boolean; score: number } {
+export function combineVerdicts(
+  parts: readonly ScanVerdict[],
+  p: CombinePolicy,
+): { isSpam: boolean; score: number } {
   if (!parts.length) return { isSpam: false, score: 0 };
-  if (p.policy === 'any') return { isSpam: parts.some((v) => v.isSpam), score: Math.max(...parts.map((v) => v.score)) };
-  if (p.policy === 'all') return { isSpam: parts.every((v) => v.isSpam), score: Math.min(...parts.map((v) => v.score)) };
+  if (p.policy === 'any')
+    return { isSpam: parts.some((v) => v.isSpam), score: Math.max(...parts.map((v) => v.score)) };
+  if (p.policy === 'all')
+    return { isSpam: parts.every((v) => v.isSpam), score: Math.min(...parts.map((v) => v.score)) };
   let sum = 0;
   let weights = 0;
   for (const v of parts) {
@@ -67,5 +72,14 @@ export function combineScanners(scanners: readonly SpamScanner[], p: CombinePoli
 
 /** The service combiners smarthold installs in its plugin host: several `spam-scanner` providers become one. */
 export function serviceCombiners(scanning: CombinePolicy): Map<string, ServiceCombiner> {
-  return new Map<string, ServiceCombiner>([['spam-scanner', (list) => combineScanners(list.map((p) => p.impl as SpamScanner), scanning)]]);
+  return new Map<string, ServiceCombiner>([
+    [
+      'spam-scanner',
+      (list) =>
+        combineScanners(
+          list.map((p) => p.impl as SpamScanner),
+          scanning,
+        ),
+    ],
+  ]);
 }

@@ -59,9 +59,12 @@ export async function guardedScan(
   } catch (err) {
     // Under tempfail this throws: the calling hook fails closed (451) and the host logs it.
     const failed = scannerFailure(g.scanner, g.policy, err, started, g.threshold);
-    g.warn?.(`${g.label ?? g.scanner} scan failed; on_failure = ${g.policy}: message ${failed.isSpam ? 'treated as spam' : 'passed unscanned'}`, {
-      error: failed.failure,
-    });
+    g.warn?.(
+      `${g.label ?? g.scanner} scan failed; on_failure = ${g.policy}: message ${failed.isSpam ? 'treated as spam' : 'passed unscanned'}`,
+      {
+        error: failed.failure,
+      },
+    );
     return failed;
   }
 }

@@ -58,14 +58,19 @@ export class Committer {
         results: [],
         trace: [],
         recipients: m.to.map((address) =>
-          m.hold === undefined ? { address, state: 'active' as const } : { address, state: 'hold' as const, reason: m.hold },
+          m.hold === undefined
+            ? { address, state: 'active' as const }
+            : { address, state: 'hold' as const, reason: m.hold },
         ),
       });
     } catch (err) {
       await writer.abort();
       throw err;
     }
-    this.log.info({ queue_id: queueId, from: m.from, to: m.to, origin, status: 'queued' }, 'message submitted');
+    this.log.info(
+      { queue_id: queueId, from: m.from, to: m.to, origin, status: 'queued' },
+      'message submitted',
+    );
     return queueId;
   }
 }

@@ -14,7 +14,8 @@ test('a second process on the same store directory is refused; a stale pid file 
     writeFileSync(path.join(dir, 'smarthold.pid'), '1\n');
     assert.throws(
       () => lockStoreDir(dir),
-      (e: unknown) => isSmartholdError(e, 'SMARTHOLD_STORE_LOCKED') && /in use by smarthold process 1/.test(e.message),
+      (e: unknown) =>
+        isSmartholdError(e, 'SMARTHOLD_STORE_LOCKED') && /in use by smarthold process 1/.test(e.message),
     );
     // A pid that no longer exists is stale.
     writeFileSync(path.join(dir, 'smarthold.pid'), '999999999\n');

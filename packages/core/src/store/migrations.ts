@@ -30,7 +30,9 @@ const m001 = (dialect: Dialect): Migration => ({
       .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) =>
         dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
       )
-      .addColumn('queue_id', 'varchar(32)', (c) => c.notNull().references('messages.queue_id').onDelete('cascade'))
+      .addColumn('queue_id', 'varchar(32)', (c) =>
+        c.notNull().references('messages.queue_id').onDelete('cascade'),
+      )
       .addColumn('address', 'text', (c) => c.notNull())
       .addColumn('state', 'varchar(16)', (c) => c.notNull())
       .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
@@ -41,7 +43,11 @@ const m001 = (dialect: Dialect): Migration => ({
       .addColumn('dsn', 'text', (c) => c.notNull().defaultTo(''))
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('recipients_due').on('recipients').columns(['state', 'next_attempt_at']).execute();
+    await db.schema
+      .createIndex('recipients_due')
+      .on('recipients')
+      .columns(['state', 'next_attempt_at'])
+      .execute();
     await db.schema.createIndex('recipients_queue_id').on('recipients').column('queue_id').execute();
     await sql`select 1`.execute(db);
   },

@@ -18,7 +18,11 @@ import type { QueueStore } from './types.js';
 
 export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger): Promise<void> {
   const leases = await store.releaseLeases();
-  if (leases) log.warn({ count: leases }, 'released delivery leases of a process that stopped mid-delivery; those recipients are retried now (a duplicate is possible, a loss is not)');
+  if (leases)
+    log.warn(
+      { count: leases },
+      'released delivery leases of a process that stopped mid-delivery; those recipients are retried now (a duplicate is possible, a loss is not)',
+    );
   const temps = spool.sweepTemp();
   if (temps.length) log.info({ count: temps.length }, 'removed unacknowledged temp spool files');
   const pending = new Set(await store.pendingIds());
@@ -35,7 +39,10 @@ export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger)
       log.error({ queue_id: id }, 'message body missing from the spool; its recipients will be bounced');
     } else if (size !== expected) {
       const aside = await spool.moveAside(id);
-      log.error({ queue_id: id, size, expected, moved_to: aside }, 'damaged spool entry moved aside; its recipients will be bounced, nothing is delivered from it');
+      log.error(
+        { queue_id: id, size, expected, moved_to: aside },
+        'damaged spool entry moved aside; its recipients will be bounced, nothing is delivered from it',
+      );
     }
   }
 }

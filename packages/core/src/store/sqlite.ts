@@ -85,9 +85,13 @@ export class SqliteQueueStore implements QueueStore {
   async init(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: queueMigrations('sqlite') });
     const { error } = await migrator.migrateToLatest();
-    // Kysely reports whatever the migration threw (normally an Error, shown as "Error: message").
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string
-    if (error) throw new SmartholdError('SMARTHOLD_STORE_WRITE', `queue database migration failed: ${String(error)}`, { cause: error });
+    if (error) {
+      // Kysely reports whatever the migration threw (normally an Error, shown as "Error: message").
+      const what = error instanceof Error ? String(error) : JSON.stringify(error);
+      throw new SmartholdError('SMARTHOLD_STORE_WRITE', `queue database migration failed: ${what}`, {
+        cause: error,
+      });
+    }
   }
 
   async commit(m: NewMessage): Promise<void> {
@@ -149,15 +153,29 @@ export class SqliteQueueStore implements QueueStore {
         .orderBy('recipients.next_attempt_at')
         .limit(limit * 50)
         .execute();
-      const byMessage = new Map<string, Claim & { recipients: { id: number; address: string; attempts: number; delayWarnedAt: number }[] }>();
+      const byMessage = new Map<
+        string,
+        Claim & { recipients: { id: number; address: string; attempts: number; delayWarnedAt: number }[] }
+      >();
       for (const r of due) {
         let c = byMessage.get(r.queue_id);
         if (!c) {
           if (byMessage.size >= limit) continue;
-          c = { queueId: r.queue_id, sender: r.sender, size: r.size, arrivalTime: r.arrival_time, recipients: [] };
+          c = {
+            queueId: r.queue_id,
+            sender: r.sender,
+            size: r.size,
+            arrivalTime: r.arrival_time,
+            recipients: [],
+          };
           byMessage.set(r.queue_id, c);
         }
-        c.recipients.push({ id: r.id, address: r.address, attempts: r.attempts, delayWarnedAt: r.delay_warned_at });
+        c.recipients.push({
+          id: r.id,
+          address: r.address,
+          attempts: r.attempts,
+          delayWarnedAt: r.delay_warned_at,
+        });
       }
       const ids = [...byMessage.values()].flatMap((c) => c.recipients.map((r) => r.id));
       if (ids.length) {
@@ -196,7 +214,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {
-    const rows = await this.db.selectFrom('recipients').select(['id', 'state']).where('queue_id', '=', queueId).execute();
+    const rows = await this.db
+      .selectFrom('recipients')
+      .select(['id', 'state'])
+      .where('queue_id', '=', queueId)
+      .execute();
     return new Map(rows.map((r) => [r.id, r.state]));
   }
 
@@ -212,7 +234,12 @@ export class SqliteQueueStore implements QueueStore {
   private async recipientsOf(queueIds: readonly string[]): Promise<Map<string, RecipientRecord[]>> {
     const out = new Map<string, RecipientRecord[]>();
     if (!queueIds.length) return out;
-    const rows = await this.db.selectFrom('recipients').selectAll().where('queue_id', 'in', queueIds).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('recipients')
+      .selectAll()
+      .where('queue_id', 'in', queueIds)
+      .orderBy('id')
+      .execute();
     for (const r of rows) {
       const list = out.get(r.queue_id) ?? [];
       list.push({
@@ -231,7 +258,10 @@ export class SqliteQueueStore implements QueueStore {
     return out;
   }
 
-  private toRecord(m: Omit<MessagesTable, 'results' | 'trace'>, recipients: RecipientRecord[]): MessageRecord {
+  private toRecord(
+    m: Omit<MessagesTable, 'results' | 'trace'>,
+    recipients: RecipientRecord[],
+  ): MessageRecord {
     return {
       queue_id: m.queue_id,
       arrival_time: m.arrival_time,
@@ -248,8 +278,22 @@ export class SqliteQueueStore implements QueueStore {
   async list(states: readonly RecipientState[] = PENDING_STATES): Promise<MessageRecord[]> {
     const msgs = await this.db
       .selectFrom('messages')
-      .select(['queue_id', 'arrival_time', 'sender', 'size', 'client_address', 'client_helo', 'auth_user', 'origin'])
-      .where('queue_id', 'in', (eb) => eb.selectFrom('recipients').select('queue_id').where('state', 'in', [...states]))
+      .select([
+        'queue_id',
+        'arrival_time',
+        'sender',
+        'size',
+        'client_address',
+        'client_helo',
+        'auth_user',
+        'origin',
+      ])
+      .where('queue_id', 'in', (eb) =>
+        eb
+          .selectFrom('recipients')
+          .select('queue_id')
+          .where('state', 'in', [...states]),
+      )
       .orderBy('arrival_time')
       .execute();
     const rcpts = await this.recipientsOf(msgs.map((m) => m.queue_id));
@@ -257,7 +301,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async get(queueId: string): Promise<MessageDetail | undefined> {
-    const m = await this.db.selectFrom('messages').selectAll().where('queue_id', '=', queueId).executeTakeFirst();
+    const m = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('queue_id', '=', queueId)
+      .executeTakeFirst();
     if (!m) return undefined;
     const rcpts = await this.recipientsOf([queueId]);
     return {
@@ -308,11 +356,20 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async releaseLeases(): Promise<number> {
-    const r = await this.db.updateTable('recipients').set({ lease_until: 0 }).where('lease_until', '>', 0).executeTakeFirst();
+    const r = await this.db
+      .updateTable('recipients')
+      .set({ lease_until: 0 })
+      .where('lease_until', '>', 0)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
-  async move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number> {
+  async move(
+    queueId: string,
+    from: readonly RecipientState[],
+    to: RecipientState,
+    now: number,
+  ): Promise<number> {
     const r = await this.db
       .updateTable('recipients')
       .set({ state: to, next_attempt_at: now, lease_until: 0, updated_at: now })
@@ -327,7 +384,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async flush(queueId: string | undefined, now: number): Promise<number> {
-    let q = this.db.updateTable('recipients').set({ next_attempt_at: now }).where('state', '=', 'deferred').where('next_attempt_at', '>', now);
+    let q = this.db
+      .updateTable('recipients')
+      .set({ next_attempt_at: now })
+      .where('state', '=', 'deferred')
+      .where('next_attempt_at', '>', now);
     if (queueId !== undefined) q = q.where('queue_id', '=', queueId);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows);
@@ -337,8 +398,16 @@ export class SqliteQueueStore implements QueueStore {
     // Writes first (DELETE ... RETURNING): the transaction takes the write lock at once, so a
     // delivery claiming the message meanwhile is serialised before or after it, never in between.
     return this.db.transaction().execute(async (trx) => {
-      const rows = await trx.deleteFrom('recipients').where('queue_id', '=', queueId).returning(['state', 'lease_until']).execute();
-      const msg = await trx.deleteFrom('messages').where('queue_id', '=', queueId).returning('queue_id').executeTakeFirst();
+      const rows = await trx
+        .deleteFrom('recipients')
+        .where('queue_id', '=', queueId)
+        .returning(['state', 'lease_until'])
+        .execute();
+      const msg = await trx
+        .deleteFrom('messages')
+        .where('queue_id', '=', queueId)
+        .returning('queue_id')
+        .executeTakeFirst();
       if (!msg) return undefined;
       return {
         recipients: rows.length,

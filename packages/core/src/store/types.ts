@@ -11,7 +11,14 @@ import type { ResultRecord } from '../plugin/api.js';
 import type { TraceEntry } from '../plugin/results.js';
 
 export type RecipientState = 'active' | 'deferred' | 'hold' | 'delivered' | 'bounced' | 'discarded';
-export const RECIPIENT_STATES: readonly RecipientState[] = ['active', 'deferred', 'hold', 'delivered', 'bounced', 'discarded'];
+export const RECIPIENT_STATES: readonly RecipientState[] = [
+  'active',
+  'deferred',
+  'hold',
+  'delivered',
+  'bounced',
+  'discarded',
+];
 /** States in which a recipient still waits for something. */
 export const PENDING_STATES: readonly RecipientState[] = ['active', 'deferred', 'hold'];
 

@@ -114,9 +114,11 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => {
-    resolve();
-  }));
+  await new Promise<void>((resolve) =>
+    server.listen(port, '127.0.0.1', () => {
+      resolve();
+    }),
+  );
   const actual = (server.server.address() as AddressInfo).port;
   return {
     port: actual,

@@ -53,11 +53,18 @@ export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promi
     smtp: { listen: ['127.0.0.1:0'], hostname: 'smarthold.test' },
     http: { listen: '127.0.0.1:0' },
     store: { dir },
-    delivery: { poll_interval: '100ms', retry_min: '200ms', retry_max: '1s', ...(sink ? { relay: { host: '127.0.0.1', port: sink.port, tls: 'none' } } : {}) },
+    delivery: {
+      poll_interval: '100ms',
+      retry_min: '200ms',
+      retry_max: '1s',
+      ...(sink ? { relay: { host: '127.0.0.1', port: sink.port, tls: 'none' } } : {}),
+    },
   };
   const log =
     opts.log ??
-    (process.env['SMARTHOLD_TEST_LOG'] ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] }) : silentLogger());
+    (process.env['SMARTHOLD_TEST_LOG']
+      ? createLogger({ level: process.env['SMARTHOLD_TEST_LOG'] })
+      : silentLogger());
   let app: Smarthold;
   try {
     app = await startSmarthold({
@@ -82,7 +89,10 @@ export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promi
       for (;;) {
         const m = await app.store.get(queueId);
         if (m?.recipients.length && m.recipients.every((r) => states.includes(r.state))) return;
-        if (Date.now() > end) throw new Error(`${queueId}: recipients ${JSON.stringify(m?.recipients.map((r) => r.state))}, wanted ${states.join('|')}`);
+        if (Date.now() > end)
+          throw new Error(
+            `${queueId}: recipients ${JSON.stringify(m?.recipients.map((r) => r.state))}, wanted ${states.join('|')}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -104,7 +104,11 @@ export function gtubeMessage(): Buffer {
 /** Drops the first header field (smarthold's own Received line, with its continuation lines). */
 export function withoutOurReceived(raw: Buffer): Buffer {
   const text = raw.toString('latin1');
-  assert.match(text, /^Received: from .*by smarthold\.test/s, 'relayed message starts with our Received line');
+  assert.match(
+    text,
+    /^Received: from .*by smarthold\.test/s,
+    'relayed message starts with our Received line',
+  );
   const m = /^Received:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*/.exec(text);
   assert.ok(m);
   return raw.subarray(Buffer.byteLength(m[0], 'latin1'));
@@ -141,7 +145,10 @@ export async function checkScannedRelayIsIdentical(s: ScannerUnderTest): Promise
     assert.equal(v['scanner'], s.plugin.name);
     assert.equal(v['isSpam'], false, JSON.stringify(v));
     assert.equal(v['failure'], null);
-    assert.ok(withoutOurReceived(a.relayed).equals(withoutOurReceived(b.relayed)), 'scanned and unscanned relays differ');
+    assert.ok(
+      withoutOurReceived(a.relayed).equals(withoutOurReceived(b.relayed)),
+      'scanned and unscanned relays differ',
+    );
     assert.ok(withoutOurReceived(a.relayed).equals(raw), 'relayed bytes differ from the bytes sent');
   } finally {
     await Promise.all([scanned.stop(), plain.stop()]);

@@ -120,7 +120,12 @@ export function dataBlock(message: string | Buffer): Buffer {
  * Sends one whole message and returns the reply to the final dot.
  * Throws if any command before DATA is refused.
  */
-export async function sendMail(port: number, from: string, to: readonly string[], message: string | Buffer): Promise<Reply> {
+export async function sendMail(
+  port: number,
+  from: string,
+  to: readonly string[],
+  message: string | Buffer,
+): Promise<Reply> {
   const c = await SmtpTestClient.connect(port);
   try {
     const greet = await c.read();

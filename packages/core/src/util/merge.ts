@@ -9,7 +9,10 @@ export function isTable(v: unknown): v is Record<string, unknown> {
 }
 
 /** A new table: `over` merged onto `base`. Neither is changed. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];

@@ -15,8 +15,12 @@ it('scores any SpamScanner on a 50-message sample and formats the result', async
   const sample = { sets: ['spam-2', 'easy-ham-2', 'hard-ham-1'], limit: 17 };
   const result = await benchScanner(bayes, sample);
   assert.equal(result.scanner, 'bayes');
-  assert.equal(result.sets.reduce((n, s) => n + s.messages, 0), 51);
-  for (const rate of [result.precision, result.recall, result.falsePositiveRate, result.hardHamFlagRate]) assert.ok(rate >= 0 && rate <= 1);
+  assert.equal(
+    result.sets.reduce((n, s) => n + s.messages, 0),
+    51,
+  );
+  for (const rate of [result.precision, result.recall, result.falsePositiveRate, result.hardHamFlagRate])
+    assert.ok(rate >= 0 && rate <= 1);
   assert.equal(result.errors, 0);
   assert.match(formatMarkdown([result]), /^\| scanner \| precision/);
 

@@ -116,7 +116,8 @@ export async function benchScanner(scanner: SpamScanner, opts: BenchOptions = {}
     flagged: counts[i]?.flagged ?? 0,
     errors: counts[i]?.errors ?? 0,
   }));
-  const sum = (pick: (r: SetResult) => boolean, field: 'messages' | 'flagged'): number => results.filter(pick).reduce((n, r) => n + r[field], 0);
+  const sum = (pick: (r: SetResult) => boolean, field: 'messages' | 'flagged'): number =>
+    results.filter(pick).reduce((n, r) => n + r[field], 0);
   const spam = (r: SetResult): boolean => r.label === 'spam';
   const easyHam = (r: SetResult): boolean => r.label === 'ham' && !r.hard;
   const hardHam = (r: SetResult): boolean => r.label === 'ham' && r.hard;
@@ -129,7 +130,11 @@ export async function benchScanner(scanner: SpamScanner, opts: BenchOptions = {}
     recall: ratio(sum(spam, 'flagged'), sum(spam, 'messages')),
     falsePositiveRate: ratio(sum(easyHam, 'flagged'), sum(easyHam, 'messages')),
     hardHamFlagRate: ratio(sum(hardHam, 'flagged'), sum(hardHam, 'messages')),
-    latency: { medianMs: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted[sorted.length - 1] ?? 0) },
+    latency: {
+      medianMs: round(percentile(sorted, 0.5)),
+      p99Ms: round(percentile(sorted, 0.99)),
+      maxMs: round(sorted[sorted.length - 1] ?? 0),
+    },
     errors: results.reduce((n, r) => n + r.errors, 0),
   };
 }
@@ -142,7 +147,9 @@ export function formatMarkdown(results: readonly BenchResult[]): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.scanner} | ${r.precision.toFixed(3)} | ${r.recall.toFixed(3)} | ${pct(r.falsePositiveRate)} | ${pct(r.hardHamFlagRate)} | ${r.latency.medianMs} ms | ${r.latency.p99Ms} ms | ${r.errors} |`);
+    lines.push(
+      `| ${r.scanner} | ${r.precision.toFixed(3)} | ${r.recall.toFixed(3)} | ${pct(r.falsePositiveRate)} | ${pct(r.hardHamFlagRate)} | ${r.latency.medianMs} ms | ${r.latency.p99Ms} ms | ${r.errors} |`,
+    );
   }
   const sets = results[0]?.sets.map((s) => `${s.name} (${s.messages})`).join(', ') ?? '';
   return `${lines.join('\n')}\n\nSets: ${sets}.`;

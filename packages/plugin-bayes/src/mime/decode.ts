@@ -58,7 +58,8 @@ export function decodeCharset(bytes: Uint8Array, charset: string | undefined): s
   if (bytes.length === 0) return '';
   const decoder = charset ? decoderFor(charset) : null;
   const isUtf8 = decoder === null || decoder.encoding === 'utf-8' || decoder.encoding === 'windows-1252';
-  if (isUtf8 && !hasHighBit(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  if (isUtf8 && !hasHighBit(bytes))
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   if (decoder && !isUtf8) return decoder.decode(bytes);
   try {
     return utf8Strict.decode(bytes);

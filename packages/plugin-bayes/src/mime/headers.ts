@@ -148,7 +148,9 @@ export function decodeWords(value: string): string {
   return joined.replace(ENCODED_WORD, (_all, charset: string, enc: string, text: string) => {
     const cs = charset.split('*')[0] ?? charset;
     if (enc === 'b' || enc === 'B') return decodeCharset(Buffer.from(text, 'base64'), cs);
-    const bytes = text.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    const bytes = text
+      .replace(/_/g, ' ')
+      .replace(/=([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
     return decodeCharset(Buffer.from(bytes, 'latin1'), cs);
   });
 }

@@ -56,7 +56,14 @@ export async function readMessage(raw: Buffer, yielder: Yielder): Promise<Messag
   return out;
 }
 
-async function walk(fields: Field[], body: Buffer, defaultType: string, depth: number, out: MessageText, yielder: Yielder): Promise<void> {
+async function walk(
+  fields: Field[],
+  body: Buffer,
+  defaultType: string,
+  depth: number,
+  out: MessageText,
+  yielder: Yielder,
+): Promise<void> {
   if (out.parts.length >= MAX_PARTS || depth > MAX_DEPTH) {
     out.malformed = true;
     return;
@@ -95,13 +102,24 @@ async function walk(fields: Field[], body: Buffer, defaultType: string, depth: n
   const charset = ct.params.get('charset')?.toLowerCase();
   const isText = type === 'text/plain' || type === 'text/html' || type === 'text/enriched';
   if (!isText || (disposition.value === 'attachment' && name !== undefined)) {
-    out.parts.push({ type, ...(name === undefined ? {} : { filename: decodeWords(name) }), ...(charset ? { charset } : {}) });
+    out.parts.push({
+      type,
+      ...(name === undefined ? {} : { filename: decodeWords(name) }),
+      ...(charset ? { charset } : {}),
+    });
     return;
   }
   await addText(body, encoding, charset, type, out, yielder);
 }
 
-async function addText(body: Buffer, encoding: string | undefined, charset: string | undefined, type: string, out: MessageText, yielder: Yielder): Promise<void> {
+async function addText(
+  body: Buffer,
+  encoding: string | undefined,
+  charset: string | undefined,
+  type: string,
+  out: MessageText,
+  yielder: Yielder,
+): Promise<void> {
   out.parts.push({ type, ...(charset ? { charset } : {}) });
   if (charset) out.charsets.push(charset);
   const decoded = decodeCharset(decodeTransfer(body, encoding), charset);
@@ -118,7 +136,9 @@ async function addText(body: Buffer, encoding: string | undefined, charset: stri
 /** Plain-text parts that are really HTML (common in spam) are read as HTML. */
 function looksLikeHtml(text: string): boolean {
   const head = text.slice(0, 2048).toLowerCase();
-  return head.includes('<html') || head.includes('<body') || (head.includes('<a href') && head.includes('</'));
+  return (
+    head.includes('<html') || head.includes('<body') || (head.includes('<a href') && head.includes('</'))
+  );
 }
 
 /** Splits a multipart body into its parts; null when no delimiter line is found. */

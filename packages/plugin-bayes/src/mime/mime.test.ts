@@ -10,21 +10,29 @@ import { decodeWords, parseParamValue } from './headers.js';
 import { decodeEntities, htmlToText } from './html.js';
 import { readMessage } from './message.js';
 
-const read = (text: string): ReturnType<typeof readMessage> => readMessage(Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'), new Yielder());
+const read = (text: string): ReturnType<typeof readMessage> =>
+  readMessage(Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'), new Yielder());
 
 describe('transfer encodings and charsets', () => {
   it('decodes quoted-printable with soft breaks', () => {
-    assert.equal(decodeQuotedPrintable(Buffer.from('caf=C3=A9 au =\r\nlait=3D1 = end')).toString('utf8'), 'café au lait=1 = end');
+    assert.equal(
+      decodeQuotedPrintable(Buffer.from('caf=C3=A9 au =\r\nlait=3D1 = end')).toString('utf8'),
+      'café au lait=1 = end',
+    );
   });
 
   it('decodes a quoted-printable latin-1 part', async () => {
-    const m = await read('Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nCr=E8me br=FBl=E9e, s=\nvp\n');
+    const m = await read(
+      'Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nCr=E8me br=FBl=E9e, s=\nvp\n',
+    );
     assert.match(m.texts[0] ?? '', /Crème brûlée, svp/);
   });
 
   it('decodes a base64 utf-8 part', async () => {
     const body = Buffer.from('Grüße aus Köln').toString('base64');
-    const m = await read(`Content-Type: text/plain; charset="UTF-8"\nContent-Transfer-Encoding: base64\n\n${body}\n`);
+    const m = await read(
+      `Content-Type: text/plain; charset="UTF-8"\nContent-Transfer-Encoding: base64\n\n${body}\n`,
+    );
     assert.equal(m.texts[0]?.trim(), 'Grüße aus Köln');
   });
 
@@ -50,7 +58,10 @@ describe('transfer encodings and charsets', () => {
 
 describe('HTML', () => {
   it('keeps visible text and links, drops scripts, styles and comments', async () => {
-    const h = await htmlToText('<html><head><style>p{}</style><title>T</title></head><body><p>V<!-- x -->iagra &amp; <b>more</b></p><script>bad()</script><a href="http://a.example/x">go</a></body></html>', new Yielder());
+    const h = await htmlToText(
+      '<html><head><style>p{}</style><title>T</title></head><body><p>V<!-- x -->iagra &amp; <b>more</b></p><script>bad()</script><a href="http://a.example/x">go</a></body></html>',
+      new Yielder(),
+    );
     assert.match(h.text, /Viagra & more/);
     assert.doesNotMatch(h.text, /bad\(\)|p\{\}/);
     assert.deepEqual(h.links, ['http://a.example/x']);
@@ -61,7 +72,9 @@ describe('HTML', () => {
   });
 
   it('converts a text/html part and a text/plain part that is really HTML', async () => {
-    const m = await read('Content-Type: multipart/alternative; boundary=zz\n\n--zz\nContent-Type: text/html\n\n<p>Hello <i>world</i></p>\n--zz\nContent-Type: text/plain\n\n<html><body>Second</body></html>\n--zz--\n');
+    const m = await read(
+      'Content-Type: multipart/alternative; boundary=zz\n\n--zz\nContent-Type: text/html\n\n<p>Hello <i>world</i></p>\n--zz\nContent-Type: text/plain\n\n<html><body>Second</body></html>\n--zz--\n',
+    );
     assert.match(m.texts[0] ?? '', /Hello world/);
     assert.match(m.texts[1] ?? '', /Second/);
     assert.doesNotMatch(m.texts.join(''), /<p>|<html>/);
@@ -73,8 +86,14 @@ describe('structure', () => {
     const m = await read(
       'Subject: s\nContent-Type: multipart/mixed; boundary=outer\n\npreamble\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n--inner\nContent-Type: text/plain\n\nplain text\n--inner--\n--outer\nContent-Type: application/pdf; name="bill.pdf"\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n--outer--\nepilogue\n',
     );
-    assert.deepEqual(m.texts.map((t) => t.trim()), ['plain text']);
-    assert.deepEqual(m.parts.map((p) => p.type), ['text/plain', 'application/pdf']);
+    assert.deepEqual(
+      m.texts.map((t) => t.trim()),
+      ['plain text'],
+    );
+    assert.deepEqual(
+      m.parts.map((p) => p.type),
+      ['text/plain', 'application/pdf'],
+    );
     assert.equal(m.parts[1]?.filename, 'bill.pdf');
     assert.equal(m.malformed, false);
   });
@@ -86,7 +105,9 @@ describe('structure', () => {
   });
 
   it('skips an mbox From line and unfolds headers', async () => {
-    const m = await read('From someone@example.com  Thu Aug 22 12:36:23 2002\nSubject: a\n  folded\n\nbody\n');
+    const m = await read(
+      'From someone@example.com  Thu Aug 22 12:36:23 2002\nSubject: a\n  folded\n\nbody\n',
+    );
     assert.equal(m.fields.find((f) => f.name === 'subject')?.value, 'a folded');
   });
 });

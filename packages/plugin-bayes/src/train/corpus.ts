@@ -43,7 +43,9 @@ export function corpusDir(): string {
 
 /** The corpus package version, for model metadata. */
 export async function corpusVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(corpusDir(), '..', 'package.json'), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(await readFile(join(corpusDir(), '..', 'package.json'), 'utf8')) as {
+    version?: string;
+  };
   return pkg.version ?? 'unknown';
 }
 
@@ -60,7 +62,10 @@ export function stripMboxLine(raw: Buffer): Buffer {
  * @example
  * const spam = await loadSet('spam-1');
  */
-export async function loadSet(set: string, opts: { dir?: string; limit?: number } = {}): Promise<CorpusMessage[]> {
+export async function loadSet(
+  set: string,
+  opts: { dir?: string; limit?: number } = {},
+): Promise<CorpusMessage[]> {
   const dir = join(opts.dir ?? corpusDir(), set);
   let names = (await readdir(dir)).filter((n) => n.endsWith('.txt')).sort();
   if (opts.limit !== undefined && opts.limit < names.length) {

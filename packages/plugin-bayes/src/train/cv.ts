@@ -71,7 +71,10 @@ class HeldOutFold implements CountSource {
  * @example
  * const rows = await crossValidate(candidates, { folds: 10, maxFpr: 0.002 });
  */
-export async function crossValidate(candidates: readonly Candidate[], opts: { folds: number; maxFpr: number; grouped?: boolean; messages?: CorpusMessage[] }): Promise<CvRow[]> {
+export async function crossValidate(
+  candidates: readonly Candidate[],
+  opts: { folds: number; maxFpr: number; grouped?: boolean; messages?: CorpusMessage[] },
+): Promise<CvRow[]> {
   const messages = opts.messages ?? (await Promise.all(TRAINING_SETS.map((s) => loadSet(s)))).flat();
   const labels = messages.map((m) => m.label);
   const html = messages.map((m) => /content-type:\s*text\/html/i.test(m.raw.toString('latin1')));
@@ -94,7 +97,11 @@ export async function crossValidate(candidates: readonly Candidate[], opts: { fo
         idx.map((i) => labels[i] ?? 'ham'),
       );
       const source = new HeldOutFold(total, fold, candidate.minCount);
-      for (const i of idx) probs[i] = combine(collectEvidence(source, tokens[i] ?? [], candidate.classifier), candidate.classifier).probability;
+      for (const i of idx)
+        probs[i] = combine(
+          collectEvidence(source, tokens[i] ?? [], candidate.classifier),
+          candidate.classifier,
+        ).probability;
     }
     rows.push(pickThreshold(candidate, probs, labels, html, opts.maxFpr));
   }
@@ -127,7 +134,13 @@ export function groupedFolds(messages: readonly CorpusMessage[], folds: number):
   return out;
 }
 
-function pickThreshold(candidate: Candidate, probs: number[], labels: ('spam' | 'ham')[], html: boolean[], maxFpr: number): CvRow {
+function pickThreshold(
+  candidate: Candidate,
+  probs: number[],
+  labels: ('spam' | 'ham')[],
+  html: boolean[],
+  maxFpr: number,
+): CvRow {
   const nspam = labels.filter((l) => l === 'spam').length;
   const nham = labels.length - nspam;
   const htmlHam = labels.filter((l, i) => l === 'ham' && html[i]).length;
@@ -146,7 +159,8 @@ function pickThreshold(candidate: Candidate, probs: number[], labels: ('spam' | 
     return { threshold, recall: tp / nspam, fpr: fp / nham, fp, htmlFp };
   });
   const ok = curve.filter((c) => c.fpr <= maxFpr);
-  const best = ok.sort((a, b) => b.recall - a.recall || a.threshold - b.threshold)[0] ?? curve[curve.length - 1];
+  const best =
+    ok.sort((a, b) => b.recall - a.recall || a.threshold - b.threshold)[0] ?? curve[curve.length - 1];
   return {
     candidate,
     threshold: best?.threshold ?? 1,

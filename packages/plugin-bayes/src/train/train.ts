@@ -21,7 +21,10 @@ export const SHIPPED_SETTINGS = {
 } as const;
 
 /** Tokenizes messages once (they can be reused across folds). */
-export async function tokenizeAll(messages: readonly CorpusMessage[], opts: TokenizerOptions): Promise<Set<string>[]> {
+export async function tokenizeAll(
+  messages: readonly CorpusMessage[],
+  opts: TokenizerOptions,
+): Promise<Set<string>[]> {
   const yielder = new Yielder(1000);
   const out: Set<string>[] = [];
   for (const m of messages) out.push((await messageTokens(m.raw, opts, yielder)).tokens);
@@ -38,7 +41,10 @@ export function countAll(tokens: readonly Set<string>[], labels: readonly ('spam
 }
 
 /** Trains on the 2002 sets and writes the model file. */
-export async function trainShippedModel(outPath: string, trained: string): Promise<{ tokens: number; bytes: number }> {
+export async function trainShippedModel(
+  outPath: string,
+  trained: string,
+): Promise<{ tokens: number; bytes: number }> {
   const messages = (await Promise.all(TRAINING_SETS.map((s) => loadSet(s)))).flat();
   const tokens = await tokenizeAll(messages, SHIPPED_SETTINGS.tokenizer);
   const counts = countAll(
@@ -54,5 +60,8 @@ export async function trainShippedModel(outPath: string, trained: string): Promi
   };
   const json = JSON.stringify(counts.serialize(info, SHIPPED_SETTINGS.minCount));
   await writeAtomic(outPath, json);
-  return { tokens: Object.keys((JSON.parse(json) as { tokens: object }).tokens).length, bytes: Buffer.byteLength(json) };
+  return {
+    tokens: Object.keys((JSON.parse(json) as { tokens: object }).tokens).length,
+    bytes: Buffer.byteLength(json),
+  };
 }
