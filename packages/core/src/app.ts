@@ -7,6 +7,7 @@
  * deliveries finish, close plugins and the store.
  */
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -30,6 +31,8 @@ import { lockStoreDir } from './store/lock.js';
 import { recoverSpool } from './store/recover.js';
 import { Spool } from './store/spool.js';
 import { SqliteQueueStore } from './store/sqlite.js';
+import { openPluginDatabase } from './store/database.js';
+import { createPluginQueue } from './store/plugin-queue.js';
 import type { QueueStore } from './store/types.js';
 import { type Clock, systemClock } from './util/clock.js';
 
@@ -70,6 +73,19 @@ export interface Smarthold {
   kick(): void;
   /** Stops everything; waits up to `graceMs` for sessions and deliveries. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** The host name smarthold uses: `[smtp] hostname`, else the machine's. */
+export function hostnameOf(config: Config): string {
+  return config.smtp.hostname || os.hostname();
+}
+
+/** The base URL for links in mail: `[http] public_url`, else the listener's address. No trailing slash. */
+export function publicUrl(config: Config, port = config.http.listen.port): string {
+  if (config.http.public_url) return config.http.public_url.replace(/\/+$/, '');
+  const h = config.http.listen.host;
+  const host = h.includes(':') ? `[${h}]` : h === '0.0.0.0' ? '127.0.0.1' : h;
+  return `http://${host}:${String(port)}`;
 }
 
 /** Opens the queue store for a config (the CLI uses this to read a stopped instance too). */
@@ -123,6 +139,9 @@ async function assemble(
   const { store, spool } = await openStore(config);
   teardown.push(() => store.close());
   await recoverSpool(store, spool, log);
+  // Plugins' tables; closed after the HTTP listener and the plugins (teardown runs in reverse).
+  const database = await openPluginDatabase(config, store.db);
+  teardown.push(() => database.close());
   const metrics = new Metrics(store);
   const jobs = new JobScheduler(log);
   const http = config.http.enabled
@@ -135,33 +154,45 @@ async function assemble(
   // Assigned once delivery is built below; the committer's kick is a no-op until then.
   let scheduler: DeliveryScheduler | undefined = undefined;
   const committer = new Committer(spool, store, clock, log, () => scheduler?.kick());
-  if (http) teardown.push(() => http.close());
-  const host = await PluginHost.create(config, await loadPlugins(loaded, opts.plugins ?? []), {
-    log,
-    clock,
-    dataDir: config.store.dir,
-    database: { db: store.db, dialect: 'sqlite' },
-    hookTimeoutMs: config.smtp.hook_timeout,
-    sources: loaded.sources,
-    http: (plugin, register) => {
-      if (!http) {
-        log.warn({ plugin }, 'plugin registers HTTP routes but [http] is disabled');
-        return;
-      }
-      void http.register(async (scope) => {
-        await register(scope);
-      });
-    },
-    job: (plugin, name, o, run) => {
-      jobs.add(plugin, name, o.everyMs, run);
-    },
-    submit: (plugin, m) => committer.submit(plugin, m),
-    combiners: serviceCombiners(config.scanning),
-    observe: (plugin, hook, s) => {
-      metrics.hookSeconds.observe({ plugin, hook }, s);
-    },
-  });
+  let httpPort = 0;
+  // Until the host is up, a failed start must still close the HTTP app (its teardown comes later).
+  let host: PluginHost;
+  try {
+    host = await PluginHost.create(config, await loadPlugins(loaded, opts.plugins ?? []), {
+      log,
+      clock,
+      dataDir: config.store.dir,
+      database,
+      queue: createPluginQueue({ store, spool, clock, kick: () => scheduler?.kick() }),
+      publicUrl: () => publicUrl(config, httpPort),
+      hostname: hostnameOf(config),
+      hookTimeoutMs: config.smtp.hook_timeout,
+      sources: loaded.sources,
+      http: (plugin, register) => {
+        if (!http) {
+          log.warn({ plugin }, 'plugin registers HTTP routes but [http] is disabled');
+          return;
+        }
+        void http.register(async (scope) => {
+          await register(scope);
+        });
+      },
+      job: (plugin, name, o, run) => {
+        jobs.add(plugin, name, o.everyMs, run);
+      },
+      submit: (plugin, m) => committer.submit(plugin, m),
+      combiners: serviceCombiners(config.scanning),
+      observe: (plugin, hook, s) => {
+        metrics.hookSeconds.observe({ plugin, hook }, s);
+      },
+    });
+  } catch (err) {
+    await http?.close();
+    throw err;
+  }
   teardown.push(() => host.close());
+  // Closed before the plugins: no page request runs against a closing plugin or database.
+  if (http) teardown.push(() => http.close());
   const ingress = new Ingress({ config, host, spool, committer, clock, log, metrics });
   const transport =
     opts.transport ?? createTransport(config, { ourName: ingress.hostname, resolver: opts.resolver });
@@ -195,7 +226,6 @@ async function assemble(
   let graceMs = 10_000;
   teardown.push(() => running.stop(graceMs));
   teardown.push(() => jobs.stop());
-  let httpPort = 0;
   if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
   // Released first on stop: no new sessions, and open ones finish before delivery stops.
   teardown.push(() => ingress.close());

@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   SMARTHOLD_PLUGIN_CYCLE: 'plugins require each other in a cycle',
   SMARTHOLD_PLUGIN_DUPLICATE: 'two plugins have the same name or provide the same service',
   SMARTHOLD_PLUGIN_SETUP: "a plugin's setup failed",
+  SMARTHOLD_DATABASE: 'the plugin database (store.database) cannot be reached',
   SMARTHOLD_PLUGIN_CONFIG: "a plugin's configuration section does not validate",
   SMARTHOLD_SERVICE_UNKNOWN: 'a plugin asked for a service it did not declare in `requires`',
   SMARTHOLD_HOOK_TIMEOUT: 'a hook overran its deadline',

@@ -12,7 +12,13 @@ export { guardedScan, SKIPPED_SIZE_RULE, type ScanGuard } from './spam/guard.js'
 export { combineScanners, combineVerdicts, serviceCombiners, type CombinePolicy } from './spam/combine.js';
 export { SmartholdError, isSmartholdError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { duration, hostPort, cidrList } from './config/types.js';
-export { configSchema, type Config, type ConfigInput, type RelayConfig } from './config/schema.js';
+export {
+  configSchema,
+  DEFAULT_PLUGINS,
+  type Config,
+  type ConfigInput,
+  type RelayConfig,
+} from './config/schema.js';
 export { loadConfig, defaultConfigPath, formatIssues, type LoadedConfig } from './config/load.js';
 export { networkList, cidrError, normalizeIp, type NetworkList } from './util/networks.js';
 export { parseDuration, formatDuration } from './util/duration.js';
@@ -20,7 +26,16 @@ export { newQueueId, isQueueId } from './util/queue-id.js';
 export { systemClock, type Clock } from './util/clock.js';
 export { withDeadline, DeadlineExceeded } from './util/deadline.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
-export { startSmarthold, openStore, type Smarthold, type StartOptions } from './app.js';
+export {
+  startSmarthold,
+  openStore,
+  hostnameOf,
+  publicUrl,
+  type Smarthold,
+  type StartOptions,
+} from './app.js';
+export { createPluginQueue, type PluginQueueDeps } from './store/plugin-queue.js';
+export { openPluginDatabase, openPostgres, redactUrl, type PluginDatabase } from './store/database.js';
 export { PluginHost, type HostedPlugin } from './plugin/host.js';
 export { loadPlugin, loadPlugins, candidateNames, type LoadedPlugin } from './plugin/load.js';
 export { orderPlugins } from './plugin/order.js';
@@ -30,6 +45,13 @@ export { explainText } from './explain.js';
 export type * from './store/types.js';
 export type { Transport, TransportResult, DeliveryJob } from './delivery/transport.js';
 export { needService, serviceRequired, tcpReachable } from './testing/require.js';
+export {
+  PG_TEST_URL,
+  pgAvailable,
+  needPostgres,
+  createPgTestDatabase,
+  type PgTestDatabase,
+} from './testing/postgres.js';
 export {
   startCaptureSink,
   type CaptureSink,

@@ -224,6 +224,15 @@ const storeSchema = z
       .string()
       .default('./var')
       .describe('directory for the queue database and message spool (relative to the config file)'),
+    database: z
+      .string()
+      .default('')
+      .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), {
+        message: 'must be empty (the local SQLite file) or a postgres:// URL',
+      })
+      .describe(
+        'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// URL so that several nodes share them; the queue itself stays in the local store',
+      ),
   })
   .prefault({});
 
@@ -248,6 +257,9 @@ const scanningSchema = z
   })
   .prefault({});
 
+/** The plugins a config that names none loads: the product's main job with no setup. */
+export const DEFAULT_PLUGINS: readonly string[] = ['sender-auth', 'bayes', 'quarantine'];
+
 /** The whole configuration. */
 export const configSchema = z.strictObject({
   smtp: smtpSchema.describe('SMTP ingress'),
@@ -258,8 +270,10 @@ export const configSchema = z.strictObject({
   scanning: scanningSchema.describe('how several spam scanners are combined'),
   plugins: z
     .array(z.string().min(1))
-    .default([])
-    .describe('plugins to load, in order: short name, package name or path'),
+    .default([...DEFAULT_PLUGINS])
+    .describe(
+      'plugins to load: short name, package name or path (the order follows what each requires); the default runs the quarantine with the Bayes scanner',
+    ),
   plugin: z
     .record(z.string(), z.record(z.string(), z.unknown()))
     .default({})

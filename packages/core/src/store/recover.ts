@@ -1,16 +1,20 @@
 /**
  * store/recover.ts — the spool check at start-up.
  *
- * Temp files are bodies that were never acknowledged: removed. Committed
- * bodies no pending message refers to are leftovers of a crash between the
- * spool rename and the database commit (never acknowledged), or of one after
- * the last delivery (no longer needed): removed. A
- * pending message whose body is missing, or whose size differs from what
- * was committed (truncated, damaged), is reported and its body moved aside
- * to spool/corrupt/: never delivered half. The delivery scheduler then finds
- * no body, bounces the recipients and tells the sender (DSN), as for a body
- * lost at any other time. Leases of deliveries cut short are released
- * so they are retried at once (at-least-once delivery).
+ * Temp files are bodies that were never acknowledged: removed. A message
+ * whose single file and a .h/.b pair both exist was being shared
+ * (Spool.shareBody) when the process stopped: the single file is whole and
+ * stays, the pair (whole or not) is removed. Committed bodies no pending
+ * message refers to are leftovers of a crash between the spool rename and
+ * the database commit (never acknowledged), or of one after the last delivery
+ * (no longer needed): removed, in either form. A pending message whose body is
+ * missing, incomplete (a .h without its .b or the reverse), or whose size
+ * differs from what was committed (truncated, damaged), is reported and what
+ * is left of it moved aside to spool/corrupt/: never delivered half. The
+ * delivery scheduler then finds no body, bounces the recipients and tells the
+ * sender (DSN), as for a body lost at any other time. Last, canonical bodies
+ * no message links to any more are removed. Leases of deliveries cut short are
+ * released so they are retried at once (at-least-once delivery).
  */
 import type { Logger } from 'pino';
 import type { Spool } from './spool.js';
@@ -25,24 +29,44 @@ export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger)
     );
   const temps = spool.sweepTemp();
   if (temps.length) log.info({ count: temps.length }, 'removed unacknowledged temp spool files');
+  const committed = spool.listEntries();
+  for (const [id, e] of committed) {
+    if (e.single && (e.head || e.body) && (await spool.discardPartialShare(id))) {
+      log.info({ queue_id: id }, 'removed the parts of a body share cut short; the whole spool file stays');
+    }
+  }
   const pending = new Set(await store.pendingIds());
-  for (const id of spool.listCommitted()) {
+  for (const id of committed.keys()) {
     if (!pending.has(id)) {
       await spool.remove(id);
       log.info({ queue_id: id }, 'removed spool file no pending message refers to');
     }
   }
-  for (const id of pending) {
-    const size = await spool.size(id);
-    const expected = (await store.get(id))?.message_size;
-    if (size === undefined) {
+  for (const id of pending) await checkPending(store, spool, log, id);
+  const bodies = await spool.sweepBodies();
+  if (bodies) log.info({ count: bodies }, 'removed shared bodies no message refers to');
+}
+
+/** Reports a pending message whose body is missing or damaged, and moves what is left aside. */
+async function checkPending(store: QueueStore, spool: Spool, log: Logger, id: string): Promise<void> {
+  const size = await spool.size(id);
+  const expected = (await store.get(id))?.message_size;
+  if (size === undefined) {
+    const e = await spool.entry(id);
+    if (!e.head && !e.body) {
       log.error({ queue_id: id }, 'message body missing from the spool; its recipients will be bounced');
-    } else if (size !== expected) {
-      const aside = await spool.moveAside(id);
-      log.error(
-        { queue_id: id, size, expected, moved_to: aside },
-        'damaged spool entry moved aside; its recipients will be bounced, nothing is delivered from it',
-      );
+      return;
     }
+    const aside = await spool.moveAside(id);
+    log.error(
+      { queue_id: id, header_part: e.head, body_part: e.body, moved_to: aside },
+      'incomplete shared spool entry moved aside; its recipients will be bounced, nothing is delivered from it',
+    );
+  } else if (size !== expected) {
+    const aside = await spool.moveAside(id);
+    log.error(
+      { queue_id: id, size, expected, moved_to: aside },
+      'damaged spool entry moved aside; its recipients will be bounced, nothing is delivered from it',
+    );
   }
 }

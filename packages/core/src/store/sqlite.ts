@@ -369,13 +369,16 @@ export class SqliteQueueStore implements QueueStore {
     from: readonly RecipientState[],
     to: RecipientState,
     now: number,
+    recipients?: readonly string[],
   ): Promise<number> {
-    const r = await this.db
+    if (recipients?.length === 0) return 0;
+    let q = this.db
       .updateTable('recipients')
       .set({ state: to, next_attempt_at: now, lease_until: 0, updated_at: now })
       .where('queue_id', '=', queueId)
-      .where('state', 'in', [...from])
-      .executeTakeFirst();
+      .where('state', 'in', [...from]);
+    if (recipients !== undefined) q = q.where('address', 'in', [...recipients]);
+    const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 

@@ -143,8 +143,14 @@ export interface QueueStore {
    * lease found then is stale.
    */
   releaseLeases(): Promise<number>;
-  /** Moves a message's recipients from one state to another; returns how many moved. */
-  move(queueId: string, from: readonly RecipientState[], to: RecipientState, now: number): Promise<number>;
+  /** Moves a message's recipients (all, or those named) from one state to another; returns how many moved. */
+  move(
+    queueId: string,
+    from: readonly RecipientState[],
+    to: RecipientState,
+    now: number,
+    recipients?: readonly string[],
+  ): Promise<number>;
   close(): Promise<void>;
   /**
    * Makes deferred recipients due at `now` (of one message, or of all when

@@ -50,6 +50,8 @@ export async function startTestSmarthold(opts: TestSmartholdOptions = {}): Promi
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'smarthold-test-'));
   const sink = opts.sink === false ? undefined : (opts.sink ?? (await startCaptureSink()));
   const base: Record<string, unknown> = {
+    // Tests name the plugins they want; none by default (the product default loads three).
+    plugins: [],
     smtp: { listen: ['127.0.0.1:0'], hostname: 'smarthold.test' },
     http: { listen: '127.0.0.1:0' },
     store: { dir },

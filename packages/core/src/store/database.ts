@@ -1,0 +1,107 @@
+/**
+ * store/database.ts — the database plugins keep their tables in (ctx.data).
+ *
+ * By default that is the queue's own SQLite file, so one file holds
+ * everything. With `[store] database = "postgres://..."` it is a PostgreSQL
+ * database, through pg's pool, so several nodes share preferences and
+ * quarantine records. Opening checks the connection at once, so a wrong URL
+ * stops start-up with a clear error (password hidden) instead of failing the
+ * first message. It does not run migrations (plugin/host.ts does, per
+ * plugin) and does not hold the queue itself, which stays in the local store.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Config } from '../config/schema.js';
+import { SmartholdError } from '../errors.js';
+
+/** A database for plugin tables. */
+export interface PluginDatabase {
+  // Each plugin brings its own table types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  readonly dialect: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+/** PostgreSQL type oids read as JS numbers, as SQLite gives them: int8 (bigint, count(*)) and numeric (sum, avg). */
+const NUMBER_OIDS = ['INT8', 'NUMERIC'] as const;
+
+/**
+ * Hides the password of a connection URL (in the user part and in a
+ * `password=` parameter) for messages and logs. What cannot be parsed as a
+ * URL loses everything between `//` and the last `@`.
+ *
+ * @example
+ * redactUrl('postgres://sh:secret@db/sh'); // 'postgres://sh:***@db/sh'
+ */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url.replace(/\/\/.*@/s, '//***@').replace(/(pass\w*\s*=\s*)('[^']*'|[^\s&]+)/gi, '$1***');
+  }
+  if (u.password) u.password = '***';
+  for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, '***');
+  return u.href;
+}
+
+/** A connection error as one line (net gives an AggregateError with an empty message when every address fails). */
+function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length) return err.errors.map(describeError).join('; ');
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}
+
+/**
+ * The database for plugin tables under a config: PostgreSQL when
+ * `[store] database` is set, otherwise the queue's SQLite database (not
+ * closed here: the queue store owns it).
+ */
+export async function openPluginDatabase(
+  config: Config,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  sqlite: Kysely<any>,
+): Promise<PluginDatabase> {
+  if (config.store.database) return openPostgres(config.store.database);
+  return { db: sqlite, dialect: 'sqlite', close: () => Promise.resolve() };
+}
+
+/**
+ * Opens a PostgreSQL database through a pool and checks that it answers.
+ * Throws SMARTHOLD_DATABASE (with the password redacted) when it does not.
+ *
+ * @example
+ * const pgdb = await openPostgres('postgres://smarthold@127.0.0.1/smarthold');
+ */
+export async function openPostgres(url: string, poolSize = 10): Promise<PluginDatabase> {
+  // Loaded only when PostgreSQL is configured: the embedded default never pays for it.
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 10_000,
+    // A default for pg_stat_activity; an application_name in the URL wins.
+    application_name: 'smarthold',
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    for (const name of NUMBER_OIDS) client.setTypeParser(pg.types.builtins[name], (v: string) => Number(v));
+  });
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new SmartholdError(
+      'SMARTHOLD_DATABASE',
+      `cannot connect to ${redactUrl(url)}: ${describeError(err)}`,
+      {
+        key: 'store.database',
+        cause: err,
+      },
+    );
+  }
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
