@@ -88,6 +88,6 @@ export default definePlugin({
   },
 });
 
-export { configSchema, type BayesConfig } from './config.js';
+export { configSchema, DEFAULT_THRESHOLD, type BayesConfig } from './config.js';
 export { BayesScanner, type BayesScannerOptions } from './scanner.js';
 export { GTUBE } from './rules.js';

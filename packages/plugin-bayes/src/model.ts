@@ -35,7 +35,6 @@ export interface ModelInfo {
   readonly classifier: ClassifierParams;
 }
 
-const countsSchema = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]);
 const fileSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   trained: z.string().optional(),
@@ -54,7 +53,8 @@ const fileSchema = z.object({
     .default(DEFAULT_PARAMS),
   nspam: z.number().int().nonnegative(),
   nham: z.number().int().nonnegative(),
-  tokens: z.record(z.string(), countsSchema),
+  // The token table (100k entries) is checked entry by entry in parseModel, not copied by zod.
+  tokens: z.record(z.string(), z.unknown()),
 });
 
 /**
@@ -129,18 +129,46 @@ export class LayeredModel implements CountSource {
   }
 }
 
+/** Two non-negative integers: a token's spam and ham counts. */
+function isCounts(c: unknown): c is [number, number] {
+  return (
+    Array.isArray(c) &&
+    c.length === 2 &&
+    Number.isInteger(c[0]) &&
+    Number.isInteger(c[1]) &&
+    (c[0] as number) >= 0 &&
+    (c[1] as number) >= 0
+  );
+}
+
 /** Parses a model file's text. Throws with the file name when it is not a model. */
 export function parseModel(text: string, origin: string): { counts: TokenCounts; info: ModelInfo } {
-  const parsed = fileSchema.safeParse(JSON.parse(text));
+  const raw = JSON.parse(text) as { tokens?: unknown };
+  // Validate the small fields with zod, and the token table by hand without copying it: a
+  // zod record would duplicate 100k entries and double the memory peak at start-up.
+  const tokens = raw.tokens;
+  const parsed = fileSchema.safeParse({ ...raw, tokens: {} });
   if (!parsed.success)
     throw new Error(
       `${origin}: not a ${MODEL_FORMAT} model: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
     );
+  if (typeof tokens !== 'object' || tokens === null || Array.isArray(tokens)) {
+    throw new Error(`${origin}: not a ${MODEL_FORMAT} model: tokens is not an object`);
+  }
   const data = parsed.data;
   const counts = new TokenCounts();
   counts.nspam = data.nspam;
   counts.nham = data.nham;
-  for (const [token, c] of Object.entries(data.tokens)) counts.table.set(token, [c[0], c[1]]);
+  const table = tokens as Record<string, unknown>;
+  for (const token in table) {
+    const c = table[token];
+    if (!isCounts(c)) {
+      throw new Error(
+        `${origin}: not a ${MODEL_FORMAT} model: token ${JSON.stringify(token)} has bad counts`,
+      );
+    }
+    counts.table.set(token, c);
+  }
   const info: ModelInfo = {
     tokenizer: data.tokenizer,
     classifier: data.classifier,
