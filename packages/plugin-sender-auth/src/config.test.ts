@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { DEFAULT_IGNORE_NETWORKS, senderAuthConfig } from './config.js';
+import { DEFAULT_IGNORE_NETWORKS, senderAuthConfig, STRICT_RECEIVERS } from './config.js';
 import { addressDomain, domainSet, ListFileError, parseDomainList, readDomainList } from './lists.js';
 
 describe('senderAuthConfig', () => {
@@ -14,7 +14,8 @@ describe('senderAuthConfig', () => {
     const c = senderAuthConfig.parse({});
     assert.deepEqual(c.our_networks, ['127.0.0.0/8', '::1/128']);
     assert.deepEqual(c.ignore_networks, DEFAULT_IGNORE_NETWORKS);
-    assert.deepEqual(c.filter_domains, []);
+    assert.deepEqual(c.filter_domains, STRICT_RECEIVERS);
+    assert.ok(c.filter_domains.includes('aol.com') && c.filter_domains.includes('gmail.com'));
     assert.equal(c.spf_timeout, 5000);
     assert.equal(c.mx_cache_ttl, 3_600_000);
     assert.equal(c.notify_external_senders, false);

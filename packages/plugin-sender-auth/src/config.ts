@@ -28,6 +28,32 @@ export const DEFAULT_IGNORE_NETWORKS: readonly string[] = [
   '::1/128',
 ];
 
+/**
+ * The starter list of strict receivers (filter_domains by default): the big
+ * mailbox providers that block sending servers for the spam they pass on.
+ * A starting point, not a verdict on anyone: replace it with your own list.
+ */
+export const STRICT_RECEIVERS: readonly string[] = [
+  'gmail.com',
+  'googlemail.com',
+  'yahoo.com',
+  'ymail.com',
+  'rocketmail.com',
+  'aol.com',
+  'aim.com',
+  'outlook.com',
+  'hotmail.com',
+  'live.com',
+  'msn.com',
+  'comcast.net',
+  'icloud.com',
+  'me.com',
+  'mac.com',
+  'att.net',
+  'sbcglobal.net',
+  'verizon.net',
+];
+
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9_-]{1,63}(?<!-))*$/;
 
 /** Lower-cases a domain and drops a trailing dot; undefined when it is not a domain name. */
@@ -89,7 +115,7 @@ export const senderAuthConfig = z.strictObject({
     ),
   filter_domains: z
     .array(domain)
-    .default([])
+    .default([...STRICT_RECEIVERS])
     .describe('strict receivers: a recipient in one of these domains or below them is "filtered"'),
   filter_domains_file: z
     .string()

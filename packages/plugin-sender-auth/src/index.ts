@@ -103,6 +103,7 @@ export {
   type SenderAuthConfig,
   type SenderAuthConfigInput,
   DEFAULT_IGNORE_NETWORKS,
+  STRICT_RECEIVERS,
   DEFAULT_OUR_NETWORKS,
 } from './config.js';
 export type { SenderAuthService, SenderAuthDeps } from './service.js';
