@@ -1,0 +1,214 @@
+/**
+ * db.ts — the quarantine's tables: types and migrations.
+ *
+ * Written with Kysely's schema builder only, so the same migrations run on
+ * the local SQLite store and on PostgreSQL. Times are milliseconds since the
+ * epoch in bigint columns (read back as numbers on both). Tables carry the
+ * plugin's prefix. Shipped migrations are never edited: add a new one.
+ */
+import type { Kysely, Migration } from 'kysely';
+
+/** Why and for whom a message is held (one row per held message; the queue keeps the bytes). */
+export interface HeldTable {
+  queue_id: string;
+  created_at: number;
+  sender: string;
+  /** The sender lower-cased ('' for <>). */
+  sender_key: string;
+  origin_ip: string;
+  subject: string;
+  size: number;
+  score: number;
+  threshold: number;
+  scanner: string;
+  /** JSON array of rule names. */
+  rules: string;
+  /** Why it is held: the matrix cell and the heuristics that applied (e.g. "ours-filtered, sender told"). */
+  reason: string;
+  /** 'reject' (the sender was given the release URL at end of DATA) or 'silent'. */
+  action: string;
+  /** JSON array of the addresses it is held for. */
+  recipients: string;
+  /** held, released, discarded, expired. */
+  state: string;
+  state_at: number;
+  /** Spammy messages quoting this message's link let through so far. */
+  free_passes: number;
+  /** sha256 of the body (after the header block): identical bodies are stored once. */
+  body_hash: string;
+}
+
+/** Capability tokens: only their sha256 is stored. */
+export interface TokenTable {
+  hash: string;
+  /** message, sender, recipient, confirm. */
+  kind: string;
+  /** A queue id (message), an address (sender, recipient), or "address\nnew-address" (confirm). */
+  subject: string;
+  created_at: number;
+  /** 0: lives as long as its subject. */
+  expires_at: number;
+}
+
+export interface SenderTable {
+  address: string;
+  /** quarantine, discard, bounce. */
+  action: string;
+  /** Days between notifications from one IP; null: the configured default. */
+  renotify_days: number | null;
+  spam_count: number;
+  /** Spammy messages discarded by the sender's choice (every Nth is kept). */
+  discarded_count: number;
+  first_seen: number;
+  last_seen: number;
+}
+
+/** When a sender was last told from one sending IP. */
+export interface SenderNoticeTable {
+  address: string;
+  ip: string;
+  notified_at: number;
+}
+
+export interface RecipientTable {
+  address: string;
+  /** hold, drop, redirect. */
+  action: string;
+  /** The confirmed redirect target (with action redirect). */
+  redirect_to: string | null;
+  spam_count: number;
+  /** Messages held for the recipient since the last letter. */
+  held_since_notice: number;
+  last_notified_at: number;
+  first_seen: number;
+  last_seen: number;
+}
+
+/** One spammy message seen, per sender and recipient (history for reports, trimmed by age). */
+export interface EventTable {
+  at: number;
+  queue_id: string;
+  sender: string;
+  recipient: string;
+  ip: string;
+  /** What happened: held, rejected, discarded, passed, redirected, bounced, kept. */
+  outcome: string;
+}
+
+/** Small settings shared by every node (e.g. the pages' form-signing secret). */
+export interface SettingTable {
+  name: string;
+  value: string;
+}
+
+export interface QuarantineDatabase {
+  quarantine_settings: SettingTable;
+  quarantine_held: HeldTable;
+  quarantine_tokens: TokenTable;
+  quarantine_senders: SenderTable;
+  quarantine_sender_notices: SenderNoticeTable;
+  quarantine_recipients: RecipientTable;
+  quarantine_events: EventTable;
+}
+
+/** The migrations, in name order. */
+export const migrations: Record<string, Migration> = {
+  '001_init': {
+    // Migrations see the database untyped: the types above describe the latest shape.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('quarantine_held')
+        .addColumn('queue_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('sender_key', 'text', (c) => c.notNull())
+        .addColumn('origin_ip', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('subject', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('score', 'double precision', (c) => c.notNull().defaultTo(0))
+        .addColumn('threshold', 'double precision', (c) => c.notNull().defaultTo(0))
+        .addColumn('scanner', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('rules', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('state_at', 'bigint', (c) => c.notNull())
+        .addColumn('free_passes', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('body_hash', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .createIndex('quarantine_held_sender')
+        .on('quarantine_held')
+        .columns(['sender_key', 'state'])
+        .execute();
+      await db.schema
+        .createIndex('quarantine_held_state')
+        .on('quarantine_held')
+        .columns(['state', 'created_at'])
+        .execute();
+      await db.schema
+        .createTable('quarantine_tokens')
+        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createIndex('quarantine_tokens_subject')
+        .on('quarantine_tokens')
+        .columns(['kind', 'subject'])
+        .execute();
+      await db.schema
+        .createTable('quarantine_senders')
+        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+        .addColumn('action', 'text', (c) => c.notNull().defaultTo('quarantine'))
+        .addColumn('renotify_days', 'integer')
+        .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('discarded_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('quarantine_sender_notices')
+        .addColumn('address', 'varchar(320)', (c) => c.notNull())
+        .addColumn('ip', 'varchar(64)', (c) => c.notNull())
+        .addColumn('notified_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('quarantine_sender_notices_pk', ['address', 'ip'])
+        .execute();
+      await db.schema
+        .createTable('quarantine_recipients')
+        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+        .addColumn('action', 'text', (c) => c.notNull().defaultTo('hold'))
+        .addColumn('redirect_to', 'text')
+        .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('held_since_notice', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_notified_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('quarantine_events')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('queue_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('quarantine_settings')
+        .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('quarantine_events_at').on('quarantine_events').column('at').execute();
+      await db.schema
+        .createIndex('quarantine_events_sender')
+        .on('quarantine_events')
+        .columns(['sender', 'at'])
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,403 @@
+/**
+ * records.ts — the quarantine's queries: held messages, senders, recipients,
+ * sender notices and history, through Kysely.
+ *
+ * Only portable SQL (the same queries run on SQLite and PostgreSQL). Rows are
+ * keyed by lower-cased addresses. It decides nothing: decide.ts does, and
+ * service.ts acts. Counters are updated with single UPDATE statements so
+ * concurrent transactions do not lose counts.
+ */
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { HeldTable, QuarantineDatabase, RecipientTable, SenderTable } from './db.js';
+
+export type HeldRow = Selectable<HeldTable>;
+export type SenderRow = Selectable<SenderTable>;
+export type RecipientRow = Selectable<RecipientTable>;
+
+export type SenderAction = 'quarantine' | 'discard' | 'bounce';
+export type RecipientAction = 'hold' | 'drop' | 'redirect';
+export type HeldState = 'held' | 'released' | 'discarded' | 'expired';
+
+export const SENDER_ACTIONS: readonly SenderAction[] = ['quarantine', 'discard', 'bounce'];
+export const RECIPIENT_ACTIONS: readonly RecipientAction[] = ['hold', 'drop', 'redirect'];
+
+/** A sender's preferences (defaults when there is no record). */
+export interface SenderPrefs {
+  readonly address: string;
+  readonly action: SenderAction;
+  /** Days between notifications from one IP; null: the configured default. */
+  readonly renotifyDays: number | null;
+  readonly spamCount: number;
+  readonly discardedCount: number;
+  readonly known: boolean;
+}
+
+/** A recipient's preferences (defaults when there is no record). */
+export interface RecipientPrefs {
+  readonly address: string;
+  readonly action: RecipientAction;
+  readonly redirectTo: string | null;
+  readonly spamCount: number;
+  readonly heldSinceNotice: number;
+  readonly lastNotifiedAt: number;
+  readonly known: boolean;
+}
+
+/** What is recorded about a newly held message. */
+export type NewHeld = Omit<HeldRow, 'state' | 'state_at' | 'free_passes'>;
+
+/** Filters for {@link Records.listHeld}. */
+export interface HeldFilter {
+  readonly sender?: string;
+  readonly recipient?: string;
+  readonly state?: HeldState | 'any';
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** Lower-cases an address (the key of sender and recipient rows). */
+export const key = (address: string): string => address.trim().toLowerCase();
+
+export class Records {
+  constructor(readonly db: Kysely<QuarantineDatabase>) {}
+
+  // --- held messages -------------------------------------------------------
+
+  async addHeld(row: NewHeld, now: number): Promise<void> {
+    await this.db
+      .insertInto('quarantine_held')
+      .values({ ...row, state: 'held', state_at: now, free_passes: 0 })
+      .execute();
+  }
+
+  async getHeld(queueId: string): Promise<HeldRow | undefined> {
+    return this.db
+      .selectFrom('quarantine_held')
+      .selectAll()
+      .where('queue_id', '=', queueId)
+      .executeTakeFirst();
+  }
+
+  async listHeld(f: HeldFilter = {}): Promise<HeldRow[]> {
+    let q = this.db.selectFrom('quarantine_held').selectAll();
+    const state = f.state ?? 'held';
+    if (state !== 'any') q = q.where('state', '=', state);
+    if (f.sender !== undefined) q = q.where('sender_key', '=', key(f.sender));
+    if (f.recipient !== undefined) {
+      // Recipients are a JSON array of lower-cased quoted addresses: match the quoted form.
+      q = q.where('recipients', 'like', `%${JSON.stringify(key(f.recipient)).replace(/[%_]/g, '')}%`);
+    }
+    return q
+      .orderBy('created_at', 'desc')
+      .orderBy('queue_id', 'desc')
+      .limit(f.limit ?? 100)
+      .offset(f.offset ?? 0)
+      .execute();
+  }
+
+  async countHeld(f: Omit<HeldFilter, 'limit' | 'offset'> = {}): Promise<number> {
+    let q = this.db.selectFrom('quarantine_held').select((eb) => eb.fn.countAll<number>().as('n'));
+    const state = f.state ?? 'held';
+    if (state !== 'any') q = q.where('state', '=', state);
+    if (f.sender !== undefined) q = q.where('sender_key', '=', key(f.sender));
+    if (f.recipient !== undefined) {
+      q = q.where('recipients', 'like', `%${JSON.stringify(key(f.recipient)).replace(/[%_]/g, '')}%`);
+    }
+    const r = await q.executeTakeFirst();
+    return r?.n ?? 0;
+  }
+
+  /** Moves a held message to a final state; false when it was not held (someone else acted first). */
+  async setHeldState(queueId: string, state: Exclude<HeldState, 'held'>, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('quarantine_held')
+      .set({ state, state_at: now })
+      .where('queue_id', '=', queueId)
+      .where('state', '=', 'held')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Takes one free pass of a held message; false when none is left. */
+  async takeFreePass(queueId: string, max: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('quarantine_held')
+      .set((eb) => ({ free_passes: eb('free_passes', '+', 1) }))
+      .where('queue_id', '=', queueId)
+      .where('free_passes', '<', max)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Held messages created before `before`, oldest first. */
+  async heldOlderThan(before: number, limit: number): Promise<HeldRow[]> {
+    return this.db
+      .selectFrom('quarantine_held')
+      .selectAll()
+      .where('state', '=', 'held')
+      .where('created_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Total size of held messages and the held ones oldest first (for the size limit). */
+  async heldBytes(): Promise<number> {
+    const r = await this.db
+      .selectFrom('quarantine_held')
+      .select((eb) => eb.fn.sum<number>('size').as('n'))
+      .where('state', '=', 'held')
+      .executeTakeFirst();
+    return r?.n ?? 0;
+  }
+
+  /** Forgets records of messages that left the quarantine before `before`. */
+  async purgeFinished(before: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('quarantine_held')
+      .where('state', '!=', 'held')
+      .where('state_at', '<', before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  // --- senders -------------------------------------------------------------
+
+  async sender(address: string): Promise<SenderPrefs> {
+    const k = key(address);
+    const row = await this.db
+      .selectFrom('quarantine_senders')
+      .selectAll()
+      .where('address', '=', k)
+      .executeTakeFirst();
+    return {
+      address: k,
+      action: (row?.action ?? 'quarantine') as SenderAction,
+      renotifyDays: row?.renotify_days ?? null,
+      spamCount: row?.spam_count ?? 0,
+      discardedCount: row?.discarded_count ?? 0,
+      known: row !== undefined,
+    };
+  }
+
+  private async ensureSender(k: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('quarantine_senders')
+      .values({
+        address: k,
+        action: 'quarantine',
+        renotify_days: null,
+        spam_count: 0,
+        discarded_count: 0,
+        first_seen: now,
+        last_seen: now,
+      })
+      .onConflict((oc) => oc.column('address').doNothing())
+      .execute();
+  }
+
+  /** Counts a spammy message from a sender; `discarded` also counts it as discarded by choice. */
+  async countSenderSpam(address: string, now: number, discarded: boolean): Promise<void> {
+    const k = key(address);
+    await this.ensureSender(k, now);
+    await this.db
+      .updateTable('quarantine_senders')
+      .set((eb) => ({
+        spam_count: eb('spam_count', '+', 1),
+        discarded_count: eb('discarded_count', '+', discarded ? 1 : 0),
+        last_seen: now,
+      }))
+      .where('address', '=', k)
+      .execute();
+  }
+
+  async setSender(
+    address: string,
+    prefs: { action?: SenderAction; renotifyDays?: number | null },
+    now: number,
+  ): Promise<SenderPrefs> {
+    const k = key(address);
+    await this.ensureSender(k, now);
+    await this.db
+      .updateTable('quarantine_senders')
+      .set({
+        ...(prefs.action === undefined ? {} : { action: prefs.action }),
+        ...(prefs.renotifyDays === undefined ? {} : { renotify_days: prefs.renotifyDays }),
+        last_seen: now,
+      })
+      .where('address', '=', k)
+      .execute();
+    return this.sender(k);
+  }
+
+  /** When the sender was last told from this IP (0: never). */
+  async senderNotifiedAt(address: string, ip: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('quarantine_sender_notices')
+      .select('notified_at')
+      .where('address', '=', key(address))
+      .where('ip', '=', ip)
+      .executeTakeFirst();
+    return row?.notified_at ?? 0;
+  }
+
+  async setSenderNotified(address: string, ip: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('quarantine_sender_notices')
+      .values({ address: key(address), ip, notified_at: now })
+      .onConflict((oc) => oc.columns(['address', 'ip']).doUpdateSet({ notified_at: now }))
+      .execute();
+  }
+
+  // --- recipients ----------------------------------------------------------
+
+  async recipient(address: string): Promise<RecipientPrefs> {
+    const k = key(address);
+    const row = await this.db
+      .selectFrom('quarantine_recipients')
+      .selectAll()
+      .where('address', '=', k)
+      .executeTakeFirst();
+    return {
+      address: k,
+      action: (row?.action ?? 'hold') as RecipientAction,
+      redirectTo: row?.redirect_to ?? null,
+      spamCount: row?.spam_count ?? 0,
+      heldSinceNotice: row?.held_since_notice ?? 0,
+      lastNotifiedAt: row?.last_notified_at ?? 0,
+      known: row !== undefined,
+    };
+  }
+
+  private async ensureRecipient(k: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('quarantine_recipients')
+      .values({
+        address: k,
+        action: 'hold',
+        redirect_to: null,
+        spam_count: 0,
+        held_since_notice: 0,
+        last_notified_at: 0,
+        first_seen: now,
+        last_seen: now,
+      })
+      .onConflict((oc) => oc.column('address').doNothing())
+      .execute();
+  }
+
+  /** Counts a spammy message to a recipient; `held` also counts it toward the next letter. */
+  async countRecipientSpam(address: string, now: number, held: boolean): Promise<void> {
+    const k = key(address);
+    await this.ensureRecipient(k, now);
+    await this.db
+      .updateTable('quarantine_recipients')
+      .set((eb) => ({
+        spam_count: eb('spam_count', '+', 1),
+        held_since_notice: eb('held_since_notice', '+', held ? 1 : 0),
+        last_seen: now,
+      }))
+      .where('address', '=', k)
+      .execute();
+  }
+
+  async setRecipient(
+    address: string,
+    prefs: { action?: RecipientAction; redirectTo?: string | null },
+    now: number,
+  ): Promise<RecipientPrefs> {
+    const k = key(address);
+    await this.ensureRecipient(k, now);
+    await this.db
+      .updateTable('quarantine_recipients')
+      .set({
+        ...(prefs.action === undefined ? {} : { action: prefs.action }),
+        ...(prefs.redirectTo === undefined ? {} : { redirect_to: prefs.redirectTo }),
+        last_seen: now,
+      })
+      .where('address', '=', k)
+      .execute();
+    return this.recipient(k);
+  }
+
+  /**
+   * Claims the right to send a recipient letter: succeeds (once) when mail was
+   * held since the last letter and the interval has passed.
+   */
+  async claimRecipientNotice(address: string, now: number, intervalMs: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('quarantine_recipients')
+      .set({ last_notified_at: now, held_since_notice: 0 })
+      .where('address', '=', key(address))
+      .where('held_since_notice', '>', 0)
+      .where('last_notified_at', '<=', now - intervalMs)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Recipients with mail held since their last letter, whose interval has passed. */
+  async recipientsDue(now: number, intervalMs: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('quarantine_recipients')
+      .select('address')
+      .where('held_since_notice', '>', 0)
+      .where('last_notified_at', '<=', now - intervalMs)
+      .where('action', '=', 'hold')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.address);
+  }
+
+  // --- history and expiry -----------------------------------------------------
+
+  async addEvents(
+    rows: readonly {
+      at: number;
+      queue_id: string;
+      sender: string;
+      recipient: string;
+      ip: string;
+      outcome: string;
+    }[],
+  ): Promise<void> {
+    if (rows.length)
+      await this.db
+        .insertInto('quarantine_events')
+        .values([...rows])
+        .execute();
+  }
+
+  async trimEvents(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('quarantine_events').where('at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /** Senders with at least `min` spammy messages in the history kept, most first. */
+  async heavySenders(min: number, limit = 50): Promise<{ sender: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('quarantine_events')
+      .select(['sender', (eb) => eb.fn.countAll<number>().as('count')])
+      .groupBy('sender')
+      .having((eb) => eb.fn.countAll(), '>=', min)
+      .orderBy(sql`count(*)`, 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ sender: r.sender, count: r.count }));
+  }
+
+  /** Forgets sender and recipient records (and their tokens' subjects stay unusable) idle since `before`. */
+  async forgetIdle(before: number): Promise<{ senders: string[]; recipients: string[] }> {
+    const senders = await this.db
+      .deleteFrom('quarantine_senders')
+      .where('last_seen', '<', before)
+      .returning('address')
+      .execute();
+    const recipients = await this.db
+      .deleteFrom('quarantine_recipients')
+      .where('last_seen', '<', before)
+      .returning('address')
+      .execute();
+    await this.db.deleteFrom('quarantine_sender_notices').where('notified_at', '<', before).execute();
+    return { senders: senders.map((r) => r.address), recipients: recipients.map((r) => r.address) };
+  }
+}

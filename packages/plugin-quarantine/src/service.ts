@@ -1,0 +1,588 @@
+/**
+ * service.ts — what people (and jobs) do with held mail: release, discard,
+ * redirect, preferences, access links, letters, learning.
+ *
+ * One object used by the web pages, the CLI and the jobs alike, so a release
+ * means the same everywhere: the held copy's held recipients move to active in
+ * the queue (the bytes as received, delivered once: the queue only moves
+ * recipients out of `hold`), except recipients who now redirect, who get a
+ * copy at their confirmed address. Notices go through `submit` (ordinary
+ * mail in the queue). The data-path decision is in hook.ts.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Clock, MessageTransaction, PluginQueue, SubmitMessage } from '@smarthold/core';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { QuarantineConfig } from './config.js';
+import type { QuarantineDatabase } from './db.js';
+import { resolveRedirect } from './decide.js';
+import type { NoticeData, NoticeKind, NoticeRenderer } from './notices/render.js';
+import {
+  type HeldFilter,
+  type HeldRow,
+  key,
+  type RecipientAction,
+  type RecipientPrefs,
+  Records,
+  type SenderAction,
+  type SenderPrefs,
+} from './records.js';
+import { type TokenInfo, type TokenKind, Tokens } from './tokens.js';
+
+const DAY = 86_400_000;
+
+/** Who acts: decides what is logged and whether the scanners learn from it. */
+export interface Actor {
+  readonly kind: 'sender' | 'recipient' | 'operator' | 'job';
+  /** A person confirmed the action (pages with a button, the CLI): scanners may learn from it. */
+  readonly person: boolean;
+}
+
+/** A held message as pages and the CLI show it. */
+export interface HeldMessage {
+  readonly queueId: string;
+  readonly createdAt: number;
+  readonly sender: string;
+  readonly originIp: string;
+  readonly subject: string;
+  readonly size: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly scanner: string;
+  readonly rules: readonly string[];
+  readonly reason: string;
+  readonly action: string;
+  readonly recipients: readonly string[];
+  readonly state: string;
+  readonly stateAt: number;
+}
+
+/** A learning request waiting for the scanner (see {@link QuarantineService.learnPending}). */
+export type LearnLabel = 'spam' | 'ham';
+
+/** What the service needs. */
+export interface ServiceDeps {
+  readonly config: QuarantineConfig;
+  // Kysely over the plugin database; typed by db.ts.
+  readonly db: Kysely<QuarantineDatabase>;
+  readonly queue: PluginQueue;
+  readonly submit: (m: SubmitMessage) => Promise<string>;
+  readonly renderer: NoticeRenderer;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Base URL of the pages, no trailing slash. */
+  readonly publicUrl: () => string;
+  /** Is an address at a filtered receiver? (redirect targets must not be). */
+  readonly isFiltered: (address: string) => Promise<boolean>;
+  /** Directory for learning requests; learning is off when undefined. */
+  readonly learnDir?: string;
+  /** Teaches the scanners; absent when no scanner can learn (requests then wait in learnDir). */
+  readonly learn?: (message: { size: number; openMessage(): Readable }, label: LearnLabel) => Promise<void>;
+}
+
+/** Errors people can cause (bad input): the pages and the CLI show the message. */
+export class QuarantineInputError extends Error {
+  readonly code = 'SMARTHOLD_QUARANTINE_INPUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'QuarantineInputError';
+  }
+}
+
+const ADDRESS_RE =
+  /^[^\s@<>()",;:\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
+
+/** True for a plain mailbox address (local@domain, no display name). */
+export function isAddress(text: string): boolean {
+  return text.length <= 320 && ADDRESS_RE.test(text);
+}
+
+function toHeld(r: HeldRow): HeldMessage {
+  return {
+    queueId: r.queue_id,
+    createdAt: r.created_at,
+    sender: r.sender,
+    originIp: r.origin_ip,
+    subject: r.subject,
+    size: r.size,
+    score: r.score,
+    threshold: r.threshold,
+    scanner: r.scanner,
+    rules: JSON.parse(r.rules) as string[],
+    reason: r.reason,
+    action: r.action,
+    recipients: JSON.parse(r.recipients) as string[],
+    state: r.state,
+    stateAt: r.state_at,
+  };
+}
+
+/** Reads a stream to one buffer. */
+async function readAll(s: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export class QuarantineService {
+  readonly records: Records;
+  readonly tokens: Tokens;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.now = () => deps.clock.now();
+    this.records = new Records(deps.db);
+    this.tokens = new Tokens(deps.db, this.now);
+  }
+
+  get config(): QuarantineConfig {
+    return this.deps.config;
+  }
+
+  // --- links ------------------------------------------------------------------
+
+  /** The URL of a page for a token: m (message), s (sender), r (recipient), c (confirm redirect). */
+  url(kind: TokenKind, token: string, suffix = ''): string {
+    const p = { message: 'm', sender: 's', recipient: 'r', confirm: 'c' }[kind];
+    return `${this.deps.publicUrl()}/q/${p}/${token}${suffix}`;
+  }
+
+  /** Mints a link for a message (lives as long as the hold) or an address (token_days). */
+  async link(kind: TokenKind, subject: string): Promise<string> {
+    const ttl = kind === 'message' ? this.config.expire.max_age * DAY : this.config.expire.token_days * DAY;
+    return this.url(kind, await this.tokens.mint(kind, kind === 'message' ? subject : key(subject), ttl));
+  }
+
+  check(token: string, kind?: TokenKind): Promise<TokenInfo | undefined> {
+    return this.tokens.check(token, kind);
+  }
+
+  // --- reading ------------------------------------------------------------------
+
+  async get(queueId: string): Promise<HeldMessage | undefined> {
+    const r = await this.records.getHeld(queueId);
+    return r && toHeld(r);
+  }
+
+  async list(f: HeldFilter = {}): Promise<HeldMessage[]> {
+    return (await this.records.listHeld(f)).map(toHeld);
+  }
+
+  count(f: Omit<HeldFilter, 'limit' | 'offset'> = {}): Promise<number> {
+    return this.records.countHeld(f);
+  }
+
+  /** The header block of a held message as received (for the pages), at most `max` bytes. */
+  async headers(queueId: string, max = 64 * 1024): Promise<string> {
+    const stream = this.deps.queue.open(queueId);
+    let text = '';
+    try {
+      for await (const c of stream) {
+        text += (c as Buffer).toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        if (end >= 0) return text.slice(0, end);
+        if (text.length > max) return text.slice(0, max);
+      }
+    } finally {
+      stream.destroy();
+    }
+    return text;
+  }
+
+  /** The whole held message as received. */
+  async raw(queueId: string): Promise<Buffer> {
+    return readAll(this.deps.queue.open(queueId));
+  }
+
+  // --- acting on held mail ----------------------------------------------------------
+
+  /**
+   * Releases a held message to the recipients it is held for (redirecting
+   * those who redirect now). Returns how many recipients it went to; 0 when
+   * it was no longer held (a second release does nothing).
+   */
+  async release(queueId: string, actor: Actor, onlyFor?: string): Promise<number> {
+    const held = await this.records.getHeld(queueId);
+    if (held?.state !== 'held') return 0;
+    const all = JSON.parse(held.recipients) as string[];
+    if (onlyFor !== undefined) return this.releaseOne(queueId, actor, key(onlyFor), all);
+    if (actor.person && this.config.learn.on_release) await this.requestLearning(queueId, 'ham');
+    if (!(await this.records.setHeldState(queueId, 'released', this.now()))) return 0;
+    const forWhom = all;
+    const queued = await this.deps.queue.get(queueId);
+    const inHold = (queued?.recipients ?? []).filter((r) => r.state === 'hold').map((r) => r.address);
+    const release: string[] = [];
+    let redirected = 0;
+    for (const address of inHold) {
+      if (!forWhom.includes(key(address))) continue;
+      const target = await this.redirectTarget(address);
+      if (target !== undefined && (await this.redirectCopy(queueId, address, target))) redirected++;
+      else release.push(address);
+    }
+    const moved = await this.deps.queue.release(queueId, release);
+    // Whatever is still held (recipients the copy is not held for, redirected ones) goes.
+    await this.deps.queue.discard(queueId);
+    this.deps.log.info(
+      { queue_id: queueId, by: actor.kind, released: moved, redirected },
+      'held message released',
+    );
+    return moved + redirected;
+  }
+
+  /** Releases one recipient's copy (the recipient's page); the record ends when no copy is left. */
+  private async releaseOne(
+    queueId: string,
+    actor: Actor,
+    who: string,
+    all: readonly string[],
+  ): Promise<number> {
+    if (!all.includes(who)) return 0;
+    const queued = await this.deps.queue.get(queueId);
+    const address = queued?.recipients.find((r) => r.state === 'hold' && key(r.address) === who)?.address;
+    if (address === undefined) return 0;
+    if (actor.person && this.config.learn.on_release) await this.requestLearning(queueId, 'ham');
+    const target = await this.redirectTarget(address);
+    let n: number;
+    if (target !== undefined && (await this.redirectCopy(queueId, address, target))) {
+      n = await this.deps.queue.discard(queueId, [address]);
+    } else {
+      n = await this.deps.queue.release(queueId, [address]);
+    }
+    await this.finishIfDone(queueId);
+    this.deps.log.info(
+      { queue_id: queueId, by: actor.kind, recipient: who },
+      'held copy released to one recipient',
+    );
+    return n;
+  }
+
+  /** Discards a held message. Returns false when it was no longer held. */
+  async discard(queueId: string, actor: Actor): Promise<boolean> {
+    const held = await this.records.getHeld(queueId);
+    if (held?.state !== 'held') return false;
+    if (actor.person && this.config.learn.on_discard) await this.requestLearning(queueId, 'spam');
+    if (!(await this.records.setHeldState(queueId, 'discarded', this.now()))) return false;
+    await this.deps.queue.discard(queueId);
+    this.deps.log.info({ queue_id: queueId, by: actor.kind }, 'held message discarded');
+    return true;
+  }
+
+  /** Expires a held message (age or size limit). */
+  async expire(queueId: string): Promise<boolean> {
+    if (!(await this.records.setHeldState(queueId, 'expired', this.now()))) return false;
+    await this.deps.queue.discard(queueId);
+    return true;
+  }
+
+  /** Queues a copy of a held message for a redirect target, with the trace header. */
+  async redirectCopy(queueId: string, original: string, target: string): Promise<boolean> {
+    let body: Buffer;
+    try {
+      body = await this.raw(queueId);
+    } catch (err) {
+      this.deps.log.warn({ queue_id: queueId, err }, 'held message body unreadable; not redirected');
+      return false;
+    }
+    const queued = await this.deps.queue.get(queueId);
+    await this.deps.submit({
+      from: queued?.sender ?? '',
+      to: [target],
+      raw: Buffer.concat([Buffer.from(this.traceLine(original)), body]),
+    });
+    await this.records.addEvents([
+      {
+        at: this.now(),
+        queue_id: queueId,
+        sender: key(queued?.sender ?? ''),
+        recipient: key(original),
+        ip: '',
+        outcome: `redirected to ${target}`,
+      },
+    ]);
+    return true;
+  }
+
+  /** Queues the redirected copy of a message being received (at DATA). */
+  async submitRedirect(tx: MessageTransaction, original: string, target: string): Promise<string> {
+    const body = await readAll(tx.openMessage());
+    return this.deps.submit({
+      from: tx.from,
+      to: [target],
+      raw: Buffer.concat([Buffer.from(this.traceLine(original)), body]),
+    });
+  }
+
+  /** The trace header line put on a redirected copy. */
+  traceLine(original: string): string {
+    return `${this.config.trace_header}: <${original.replace(/[\r\n<>]/g, '')}>\r\n`;
+  }
+
+  /** The end of an address's confirmed redirect chain, or undefined. */
+  async redirectTarget(address: string): Promise<string | undefined> {
+    const p = await this.records.recipient(address);
+    if (p.action !== 'redirect' || !p.redirectTo) return undefined;
+    const r = await resolveRedirect(
+      address,
+      async (a) => {
+        const q = await this.records.recipient(a);
+        return q.action === 'redirect' && q.redirectTo ? q.redirectTo : undefined;
+      },
+      this.config.redirect_max_hops,
+    );
+    return 'to' in r ? r.to : undefined;
+  }
+
+  // --- preferences ---------------------------------------------------------------------
+
+  senderPrefs(address: string): Promise<SenderPrefs> {
+    return this.records.sender(address);
+  }
+
+  recipientPrefs(address: string): Promise<RecipientPrefs> {
+    return this.records.recipient(address);
+  }
+
+  async setSenderPrefs(
+    address: string,
+    prefs: { action?: SenderAction; renotifyDays?: number | null },
+  ): Promise<SenderPrefs> {
+    if (prefs.renotifyDays !== undefined && prefs.renotifyDays !== null) {
+      if (!Number.isInteger(prefs.renotifyDays) || prefs.renotifyDays < 0 || prefs.renotifyDays > 3650) {
+        throw new QuarantineInputError('re-notify days must be a whole number from 0 to 3650');
+      }
+    }
+    return this.records.setSender(address, prefs, this.now());
+  }
+
+  /**
+   * Sets a recipient's action. Redirecting needs a confirmation from the new
+   * address: `redirect` with `to` sends the confirmation mail there and
+   * changes nothing else until it is confirmed ({@link confirmRedirect}),
+   * unless `confirmed` (an operator's own setting).
+   */
+  async setRecipientPrefs(
+    address: string,
+    prefs: { action: RecipientAction; to?: string; confirmed?: boolean },
+  ): Promise<{ prefs: RecipientPrefs; confirmationSent?: string }> {
+    if (prefs.action !== 'redirect') {
+      return { prefs: await this.records.setRecipient(address, { action: prefs.action }, this.now()) };
+    }
+    const to = key(prefs.to ?? '');
+    if (!isAddress(to)) throw new QuarantineInputError(`"${prefs.to ?? ''}" is not a mail address`);
+    if (to === key(address)) throw new QuarantineInputError('mail cannot be redirected to the same address');
+    if (await this.deps.isFiltered(to)) {
+      throw new QuarantineInputError(
+        `${to.split('@')[1] ?? to} has the same blacklisting policy; choose an address at another provider`,
+      );
+    }
+    if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
+    const token = await this.tokens.mint(
+      'confirm',
+      `${key(address)}\n${to}`,
+      this.config.expire.token_days * DAY,
+    );
+    await this.notice('redirect-confirm', to, {
+      recipient: key(address),
+      newAddress: to,
+      confirmUrl: this.url('confirm', token),
+      tokenDays: this.config.expire.token_days,
+    });
+    return { prefs: await this.records.recipient(address), confirmationSent: to };
+  }
+
+  /** What a confirm token asks: the recipient and the new address, or undefined. */
+  async confirmation(token: string): Promise<{ recipient: string; to: string } | undefined> {
+    const t = await this.tokens.check(token, 'confirm');
+    if (!t) return undefined;
+    const [recipient = '', to = ''] = t.subject.split('\n');
+    return { recipient, to };
+  }
+
+  /** Confirms a redirect (the POST of the confirmation page). Returns what was confirmed. */
+  async confirmRedirect(token: string): Promise<{ recipient: string; to: string } | undefined> {
+    const c = await this.confirmation(token);
+    if (!c) return undefined;
+    await this.tokens.revoke('confirm', `${c.recipient}\n${c.to}`);
+    if (await this.deps.isFiltered(c.to)) throw new QuarantineInputError(`${c.to} is at a filtered domain`);
+    await this.applyRedirect(c.recipient, c.to);
+    return c;
+  }
+
+  /** Turns a redirect on, sends the held mail there and tells the recipient. */
+  private async applyRedirect(address: string, to: string): Promise<RecipientPrefs> {
+    const prefs = await this.records.setRecipient(
+      address,
+      { action: 'redirect', redirectTo: to },
+      this.now(),
+    );
+    let sent = 0;
+    for (const h of await this.records.listHeld({ recipient: address, limit: 10_000 })) {
+      const target = await this.redirectTarget(address);
+      if (target === undefined) break;
+      if (await this.redirectCopy(h.queue_id, address, target)) {
+        await this.deps.queue.discard(h.queue_id, [address]);
+        sent++;
+        await this.finishIfDone(h.queue_id);
+      }
+    }
+    await this.notice('redirect-active', address, {
+      recipient: key(address),
+      newAddress: to,
+      pageUrl: await this.link('recipient', address),
+    });
+    this.deps.log.info({ recipient: key(address), to, held_sent: sent }, 'redirect confirmed');
+    return prefs;
+  }
+
+  /** Marks a held record finished when the queue holds nothing more of it. */
+  private async finishIfDone(queueId: string): Promise<void> {
+    const held = await this.records.getHeld(queueId);
+    if (held?.state !== 'held') return;
+    const forWhom = JSON.parse(held.recipients) as string[];
+    const q = await this.deps.queue.get(queueId);
+    if (!q?.recipients.some((r) => r.state === 'hold' && forWhom.includes(key(r.address)))) {
+      await this.records.setHeldState(queueId, 'released', this.now());
+      await this.deps.queue.discard(queueId);
+    }
+  }
+
+  /** Rotates an address's links: every earlier link stops working; returns a new one. */
+  async rotate(kind: 'sender' | 'recipient', address: string): Promise<string> {
+    await this.tokens.revoke(kind, key(address));
+    return this.link(kind, address);
+  }
+
+  /**
+   * "Email me an access URL": sends a fresh link for the address to that
+   * address only. Sends nothing for an address we hold nothing for and know
+   * nothing of (the page says the same either way).
+   */
+  async sendAccess(kind: 'sender' | 'recipient', address: string): Promise<boolean> {
+    const a = key(address);
+    if (!isAddress(a)) return false;
+    const known =
+      kind === 'sender'
+        ? (await this.records.sender(a)).known || (await this.records.countHeld({ sender: a })) > 0
+        : (await this.records.recipient(a)).known;
+    if (!known) return false;
+    const heldCount = await this.records.countHeld(kind === 'sender' ? { sender: a } : { recipient: a });
+    const pageUrl = await this.link(kind, a);
+    if (kind === 'sender') {
+      await this.notice('sender-access', a, {
+        sender: a,
+        pageUrl,
+        heldCount,
+        tokenDays: this.config.expire.token_days,
+      });
+    } else {
+      await this.notice('recipient-access', a, {
+        recipient: a,
+        pageUrl,
+        heldCount,
+        tokenDays: this.config.expire.token_days,
+      });
+    }
+    return true;
+  }
+
+  // --- notices ---------------------------------------------------------------------------
+
+  /** Renders and queues a notice. Recipient mail carries the one-click discard link. */
+  async notice<K extends NoticeKind>(kind: K, to: string, data: NoticeData[K]): Promise<string> {
+    const unsubscribe =
+      kind === 'recipient-letter'
+        ? (data as NoticeData['recipient-letter']).discardUrl
+        : kind === 'recipient-access' || kind === 'redirect-active'
+          ? `${await this.link('recipient', to)}/discard`
+          : undefined;
+    const n = await this.deps.renderer.render(kind, to, data, unsubscribe);
+    const id = await this.deps.submit({
+      from: this.config.notice.envelope_from,
+      to: [to],
+      raw: n.raw,
+    });
+    this.deps.log.info({ notice: kind, to, queue_id: id }, 'notice queued');
+    return id;
+  }
+
+  /** Sends the "we are holding mail for you" letter now (the caller checked the throttle). */
+  async recipientLetter(address: string): Promise<string> {
+    const a = key(address);
+    const held = await this.records.listHeld({ recipient: a, limit: 10 });
+    const heldCount = await this.records.countHeld({ recipient: a });
+    const recipientToken = await this.tokens.mint('recipient', a, this.config.expire.token_days * DAY);
+    return this.notice('recipient-letter', a, {
+      recipient: a,
+      domain: a.split('@')[1] ?? '',
+      held: held.map((h) => ({
+        sender: h.sender,
+        subject: h.subject,
+        date: h.created_at,
+        size: h.size,
+      })),
+      heldCount,
+      pageUrl: this.url('recipient', recipientToken),
+      discardUrl: this.url('recipient', recipientToken, '/discard'),
+      renotifyDays: this.config.notice.recipient_interval,
+      holdDays: this.config.expire.max_age,
+    });
+  }
+
+  /** Sends the letter if the recipient is due (mail held since the last one, interval passed). */
+  async letterIfDue(address: string): Promise<boolean> {
+    const due = await this.records.claimRecipientNotice(
+      address,
+      this.now(),
+      this.config.notice.recipient_interval * DAY,
+    );
+    if (due) await this.recipientLetter(address);
+    return due;
+  }
+
+  // --- learning ------------------------------------------------------------------------------
+
+  /** Keeps a copy of the message for the scanners to learn from (the body may be delivered and gone by then). */
+  async requestLearning(queueId: string, label: LearnLabel): Promise<void> {
+    const dir = this.deps.learnDir;
+    if (dir === undefined) return;
+    try {
+      const raw = await this.raw(queueId);
+      await mkdir(dir, { recursive: true });
+      const file = path.join(dir, `${label}.${queueId}.eml`);
+      await writeFile(`${file}.tmp`, raw);
+      await rename(`${file}.tmp`, file);
+    } catch (err) {
+      this.deps.log.warn({ queue_id: queueId, err }, 'could not keep a copy for learning');
+    }
+  }
+
+  /** Feeds waiting learning requests to the scanners. Returns how many were learnt. */
+  async learnPending(): Promise<number> {
+    const dir = this.deps.learnDir;
+    const learn = this.deps.learn;
+    if (dir === undefined || learn === undefined) return 0;
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith('.eml'));
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const name of names) {
+      const label: LearnLabel = name.startsWith('spam.') ? 'spam' : 'ham';
+      const file = path.join(dir, name);
+      try {
+        const raw = await readFile(file);
+        await learn({ size: raw.length, openMessage: () => Readable.from([raw]) }, label);
+        await rm(file, { force: true });
+        n++;
+      } catch (err) {
+        this.deps.log.warn({ file, err }, 'learning failed; will retry');
+      }
+    }
+    if (n) this.deps.log.info({ count: n }, 'scanners learnt from people’s decisions');
+    return n;
+  }
+}
