@@ -5,10 +5,11 @@
  * Parses arguments (commander) and hands each subcommand to its module; turns
  * errors into sysexits codes. No logic of its own.
  */
-import { Command } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { init } from './commands/init.js';
 import { check, show } from './commands/config.js';
 import { pluginInfo, pluginList, pluginNew } from './commands/plugin.js';
+import * as quarantineCmd from './commands/quarantine.js';
 import { explain, flush, hold, list, release, remove, showMessage } from './commands/queue.js';
 import { start } from './commands/start.js';
 import { EX, reportError } from './exit.js';
@@ -110,6 +111,75 @@ program
   .option('--json', 'the full record as JSON')
   .description('why a message went where it went: each hook call, its verdict and duration')
   .action((id: string, o: { config?: string; json?: boolean }) => run(() => explain(id, o))());
+
+const quarantine = program
+  .command('quarantine')
+  .description(
+    'held mail and preferences of the outbound-spam quarantine (works whether smarthold runs or not)',
+  );
+quarantine
+  .command('list')
+  .option(...cfgOpt)
+  .option('--sender <address>', 'only mail from this sender (<> for the null sender)')
+  .option('--recipient <address>', 'only mail held for this recipient')
+  .addOption(
+    new Option('--state <state>', 'held mail, or mail that left the quarantine')
+      .choices(quarantineCmd.HELD_STATES)
+      .default('held'),
+  )
+  .option('--limit <n>', 'at most this many messages, newest first', '100')
+  .option('--json', 'a JSON array, one held-message object per line')
+  .description('held messages: queue id, date, sender, recipients, score, subject, state')
+  .action((o: quarantineCmd.ListOptions) => run(() => quarantineCmd.list(o))());
+quarantine
+  .command('show <queue_id>')
+  .option(...cfgOpt)
+  .option('--json', 'the record, the queue state of each recipient and the header block as JSON')
+  .description('one held message: why held, score, rules, recipients, state, and its header block')
+  .action((id: string, o: { config?: string; json?: boolean }) => run(() => quarantineCmd.show(id, o))());
+quarantine
+  .command('release <queue_id...>')
+  .option(...cfgOpt)
+  .option('--recipient <address>', "release only this recipient's copy")
+  .description('deliver held messages to the recipients they are held for; the running instance sends them')
+  .action((ids: string[], o: { config?: string; recipient?: string }) =>
+    run(() => quarantineCmd.release(ids, o))(),
+  );
+quarantine
+  .command('delete <queue_id...>')
+  .option(...cfgOpt)
+  .description('discard held messages: never delivered, bodies removed')
+  .action((ids: string[], o: { config?: string }) => run(() => quarantineCmd.remove(ids, o))());
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+quarantine
+  .command('prefs <address>')
+  .option(...cfgOpt)
+  .option('--set <key=value>', `change a preference (repeatable): ${quarantineCmd.PREF_KEYS}`, collect, [])
+  .option('--json', 'the sender and recipient preferences as JSON')
+  .description("an address's preferences as a sender and as a recipient; --set changes them")
+  .action((address: string, o: { config?: string; set?: string[]; json?: boolean }) =>
+    run(() => quarantineCmd.prefs(address, o))(),
+  );
+const linkKind = (): Argument =>
+  new Argument('<kind>', 'sender or recipient').choices(['sender', 'recipient']);
+quarantine
+  .command('link')
+  .addArgument(linkKind())
+  .argument('<address>')
+  .option(...cfgOpt)
+  .description("a fresh link to the address's page (for support staff); earlier links keep working")
+  .action((kind: 'sender' | 'recipient', address: string, o: { config?: string }) =>
+    run(() => quarantineCmd.link(kind, address, o))(),
+  );
+quarantine
+  .command('rotate')
+  .addArgument(linkKind())
+  .argument('<address>')
+  .option(...cfgOpt)
+  .description("revoke every link to the address's page and print a new one")
+  .action((kind: 'sender' | 'recipient', address: string, o: { config?: string }) =>
+    run(() => quarantineCmd.rotate(kind, address, o))(),
+  );
 
 const plugin = program
   .command('plugin')

@@ -196,12 +196,24 @@ describe('plugin list', () => {
     assert.deepEqual(lines[2]?.requires, ['spam-scanner']);
   });
 
-  test('the default config loads no plugins', () => {
+  test('the default config loads sender-auth, bayes and the quarantine, in the order their services require', () => {
     const dir = tmp();
     const r = cli(['plugin', 'list'], dir);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /no plugins loaded/);
-    assert.equal(cli(['plugin', 'list', '--json'], dir).stdout, '');
+    const rows = r.stdout.trim().split('\n').slice(1);
+    assert.deepEqual(
+      rows.map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
+      ['1 sender-auth', '2 bayes', '3 quarantine'],
+    );
+    const json = cli(['plugin', 'list', '--json'], dir)
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; requires: string[]; provides: string[] });
+    assert.deepEqual(
+      json.map((p) => p.name),
+      ['sender-auth', 'bayes', 'quarantine'],
+    );
+    assert.deepEqual(json[2]?.requires, ['sender-auth', 'spam-scanner']);
   });
 
   test('a missing provider is a config error naming both sides', () => {

@@ -162,7 +162,7 @@ describe('smarthold as a process', () => {
 });
 
 describe('configuration commands', () => {
-  test('init writes a commented config that config check accepts; show --non-default is empty', () => {
+  test('init writes a commented config that config check accepts; show --non-default names only the starter filter list', () => {
     const dir = tmp();
     const r = cli(['init', dir], dir);
     assert.equal(r.status, 0, r.stderr);
@@ -172,8 +172,25 @@ describe('configuration commands', () => {
     const check = cli(['config', 'check', '-c', path.join(dir, 'smarthold.toml')], dir);
     assert.equal(check.status, 0, check.stderr);
     assert.match(
-      cli(['config', 'show', '--non-default', '-c', path.join(dir, 'smarthold.toml')], dir).stdout,
-      /everything is at its default/,
+      text,
+      /^# plugins = \[ "sender-auth", "bayes", "quarantine" \]$/m,
+      'the default plugins, shown',
+    );
+    assert.match(
+      check.stdout,
+      /plugins \(in run order\): sender-auth@[\d.]+, bayes@[\d.]+, quarantine@[\d.]+/,
+    );
+    // The starter list of strict receivers is written out, ready to edit; everything else is at its default.
+    const shown = cli(
+      ['config', 'show', '--non-default', '-c', path.join(dir, 'smarthold.toml')],
+      dir,
+    ).stdout;
+    assert.equal(
+      shown
+        .replace(/"[a-z.]+"/g, '"d"')
+        .replace(/(, "d")+/g, '')
+        .trim(),
+      '[plugin.sender-auth]\nfilter_domains = [ "d" ]',
     );
   });
 

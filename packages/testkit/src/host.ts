@@ -30,6 +30,8 @@ import {
   type Logger,
   type PluginManifest,
   type SubmitMessage,
+  createPluginQueue,
+  publicUrl,
 } from '@smarthold/core';
 
 /** A message a plugin queued with `ctx.submit`, with the plugin's name and the queue id it was given. */
@@ -133,6 +135,9 @@ export async function createTestHost(
       hookTimeoutMs: config.smtp.hook_timeout,
       sources: loaded.sources,
       database: { db: opened.store.db, dialect: 'sqlite' },
+      queue: createPluginQueue({ store: opened.store, spool: opened.spool, clock, kick: () => undefined }),
+      publicUrl: () => publicUrl(config),
+      hostname: config.smtp.hostname || 'smarthold.test',
       http: (plugin) => {
         httpPlugins.push(plugin);
       },
