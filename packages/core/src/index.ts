@@ -35,6 +35,7 @@ export {
   type StartOptions,
 } from './app.js';
 export { createPluginQueue, type PluginQueueDeps } from './store/plugin-queue.js';
+export { migratePlugin, migrationTable } from './plugin/migrate.js';
 export { openPluginDatabase, openPostgres, redactUrl, type PluginDatabase } from './store/database.js';
 export { PluginHost, type HostedPlugin } from './plugin/host.js';
 export { loadPlugin, loadPlugins, candidateNames, type LoadedPlugin } from './plugin/load.js';

@@ -23,6 +23,7 @@ import {
   hostnameOf,
   isQueueId,
   loadConfig,
+  migratePlugin,
   openPluginDatabase,
   openStore,
   publicUrl,
@@ -50,8 +51,9 @@ import {
   senderAuthConfig,
   systemResolver,
 } from '@smarthold/plugin-sender-auth';
-import { type Kysely, Migrator } from 'kysely';
+import type { Kysely } from 'kysely';
 import { EX } from '../exit.js';
+import { isBusy, quietOnClosedPipe } from '../output.js';
 
 /** Exit code for bad input and for a command that changed nothing (`release` of mail no longer held). */
 const EX_FAILED = 1;
@@ -66,11 +68,6 @@ export interface OpenedQuarantine {
   readonly queue: PluginQueue;
   readonly config: Config;
   close(): Promise<void>;
-}
-
-/** The table the plugin host records a plugin's migrations in (core plugin/host.ts): both must agree. */
-export function migrationTable(plugin: string): string {
-  return `smarthold_migrations_${plugin.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;
 }
 
 /** The plugin's data directory as the host derives it (core plugin/host.ts: `<store.dir>/plugins/<name>`). */
@@ -152,21 +149,7 @@ export async function openQuarantine(
   let database: Awaited<ReturnType<typeof openPluginDatabase>> | undefined;
   try {
     database = await openPluginDatabase(config, store.db);
-    const table = migrationTable('quarantine');
-    const migrator = new Migrator({
-      db: database.db,
-      provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
-      migrationTableName: table,
-      migrationLockTableName: `${table}_lock`,
-    });
-    const { error } = await migrator.migrateToLatest();
-    if (error) {
-      throw new SmartholdError(
-        'SMARTHOLD_PLUGIN_SETUP',
-        `plugin "quarantine": migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
-        { cause: error },
-      );
-    }
+    await migratePlugin(database.db, 'quarantine', migrations);
     // No kick: this process has no scheduler; the running instance polls the queue.
     const queue = createPluginQueue({ store, spool, clock: systemClock, kick: () => undefined });
     const committer = new Committer(spool, store, systemClock, log, () => undefined);
@@ -198,26 +181,6 @@ export async function openQuarantine(
     await store.close().catch(() => undefined);
     throw err;
   }
-}
-
-/** A store error that goes away by itself: another process holds the database lock (SQLITE_BUSY/LOCKED). */
-function isBusy(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
-  }
-  return false;
-}
-
-/** `... --json | head` closes the pipe early: stop quietly instead of dying on EPIPE. */
-function quietOnClosedPipe(): void {
-  if (process.stdout.listenerCount('error')) return;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') process.stderr.write(`smarthold: cannot write the output: ${err.message}\n`);
-    process.exit(
-      err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : EX.OK) : EX.SOFTWARE,
-    );
-  });
 }
 
 const out = (text: string): void => {

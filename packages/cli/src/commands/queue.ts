@@ -19,6 +19,7 @@ import {
   type RecipientState,
 } from '@smarthold/core';
 import { EX } from '../exit.js';
+import { isBusy, quietOnClosedPipe } from '../output.js';
 
 const PENDING: readonly RecipientState[] = ['active', 'deferred', 'hold'];
 
@@ -46,15 +47,6 @@ export function postqueueJson(m: MessageRecord): Record<string, unknown> {
 
 type Opened = Awaited<ReturnType<typeof openStore>>;
 
-/** A store error that goes away by itself: another process holds the database lock (SQLITE_BUSY/LOCKED). */
-function isBusy(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) return true;
-  }
-  return false;
-}
-
 async function withStore<T>(configFile: string | undefined, fn: (s: Opened) => Promise<T>): Promise<T> {
   const { config } = loadConfig(configFile ?? defaultConfigPath());
   const s = await openStore(config);
@@ -79,17 +71,6 @@ async function storeCommand(
     );
     return EX.TEMPFAIL;
   }
-}
-
-/** `smarthold mailq | head` closes the pipe early: stop quietly instead of dying on EPIPE. */
-function quietOnClosedPipe(): void {
-  if (process.stdout.listenerCount('error')) return;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') process.stderr.write(`smarthold: cannot write the output: ${err.message}\n`);
-    process.exit(
-      err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : EX.OK) : EX.SOFTWARE,
-    );
-  });
 }
 
 function badId(id: string): boolean {

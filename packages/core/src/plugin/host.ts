@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Kysely, type Migration, Migrator } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { formatIssues } from '../config/load.js';
@@ -31,6 +31,7 @@ import type {
   Transaction,
 } from './api.js';
 import type { LoadedPlugin } from './load.js';
+import { migratePlugin } from './migrate.js';
 import { orderPlugins } from './order.js';
 import type { ResultsStore } from './results.js';
 import { callHook, type HookObserver, type RegisteredHook } from './run.js';
@@ -252,26 +253,8 @@ export class PluginHost {
       data: {
         db: this.deps.database.db,
         dialect: this.deps.database.dialect,
-        migrate: async (migrations: Readonly<Record<string, Migration>>) => {
-          // Tracked per plugin, so two plugins' "001_init" never collide.
-          const table = `smarthold_migrations_${name.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;
-          const migrator = new Migrator({
-            db: this.deps.database.db,
-            provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
-            migrationTableName: table,
-            migrationLockTableName: `${table}_lock`,
-          });
-          const { error } = await migrator.migrateToLatest();
-          if (error) {
-            throw new SmartholdError(
-              'SMARTHOLD_PLUGIN_SETUP',
-              `plugin "${name}": migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
-              {
-                cause: error,
-              },
-            );
-          }
-        },
+        migrate: (migrations: Readonly<Record<string, Migration>>) =>
+          migratePlugin(this.deps.database.db, name, migrations),
       },
     };
   }
