@@ -527,6 +527,7 @@ export class QuarantineService {
       discardUrl: this.url('recipient', recipientToken, '/discard'),
       renotifyDays: this.config.notice.recipient_interval,
       holdDays: this.config.expire.max_age,
+      tokenDays: this.config.expire.token_days,
     });
   }
 

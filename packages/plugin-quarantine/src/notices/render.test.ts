@@ -46,6 +46,7 @@ const letter: NoticeData['recipient-letter'] = {
   discardUrl: 'https://mx.example.net/q/recipient/AbCdEfGhIjKlMnOpQrStUv/discard',
   renotifyDays: 10,
   holdDays: 30,
+  tokenDays: 60,
 };
 
 const samples: { readonly [K in NoticeKind]: [string, NoticeData[K]] } = {

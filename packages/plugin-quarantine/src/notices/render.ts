@@ -71,6 +71,8 @@ export interface NoticeData {
     discardUrl: string;
     renotifyDays: number;
     holdDays: number;
+    /** Days the page links work. */
+    tokenDays: number;
   };
   'sender-access': { sender: string; pageUrl: string; heldCount: number; tokenDays: number };
   'recipient-access': { recipient: string; pageUrl: string; heldCount: number; tokenDays: number };
@@ -111,6 +113,7 @@ const SAMPLES: { readonly [K in NoticeKind]: NoticeData[K] } = {
     discardUrl: 'https://example.net/r/token/discard',
     renotifyDays: 10,
     holdDays: 30,
+    tokenDays: 60,
   },
   'sender-access': {
     sender: 'sender@example.org',
