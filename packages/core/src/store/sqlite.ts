@@ -13,6 +13,7 @@ import { SmartholdError } from '../errors.js';
 import type { ResultRecord } from '../plugin/api.js';
 import type { TraceEntry } from '../plugin/results.js';
 import { queueMigrations } from './migrations.js';
+import { HotPath } from './sqlite-hot.js';
 import {
   type Claim,
   type MessageDetail,
@@ -76,6 +77,8 @@ export function openSqlite(file: string): Database.Database {
 export class SqliteQueueStore implements QueueStore {
   readonly db: Kysely<QueueDatabase>;
   readonly sqlite: Database.Database;
+  /** Prepared statements and group commit for the per-message queries; set by init(). */
+  private hotPath: HotPath | undefined;
 
   constructor(file: string) {
     this.sqlite = openSqlite(file);
@@ -92,134 +95,63 @@ export class SqliteQueueStore implements QueueStore {
         cause: error,
       });
     }
+    this.hotPath = new HotPath(this.sqlite);
+  }
+
+  private get hot(): HotPath {
+    if (!this.hotPath) throw new Error('SqliteQueueStore: init() first');
+    return this.hotPath;
   }
 
   async commit(m: NewMessage): Promise<void> {
-    const now = m.arrivalTime;
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('messages')
-        .values({
-          queue_id: m.queueId,
-          arrival_time: m.arrivalTime,
-          sender: m.sender,
-          size: m.size,
-          client_address: m.clientAddress,
-          client_helo: m.clientHelo,
-          auth_user: m.authUser,
-          origin: m.origin,
-          results: JSON.stringify(m.results),
-          trace: JSON.stringify(m.trace),
-        })
-        .execute();
-      await trx
-        .insertInto('recipients')
-        .values(
-          m.recipients.map((r) => ({
-            queue_id: m.queueId,
-            address: r.address,
-            state: r.state,
-            attempts: 0,
-            next_attempt_at: now,
-            lease_until: 0,
-            delay_reason: r.reason ?? '',
-            relay: '',
-            dsn: '',
-            updated_at: now,
-          })),
-        )
-        .execute();
-    });
+    await this.hot.commit(m);
   }
 
   async claim(now: number, limit: number, leaseMs: number): Promise<Claim[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('recipients')
-        .innerJoin('messages', 'messages.queue_id', 'recipients.queue_id')
-        .select([
-          'recipients.id',
-          'recipients.address',
-          'recipients.attempts',
-          'recipients.delay_warned_at',
-          'messages.queue_id',
-          'messages.sender',
-          'messages.size',
-          'messages.arrival_time',
-        ])
-        .where('recipients.state', 'in', DUE_STATES)
-        .where('recipients.next_attempt_at', '<=', now)
-        .where('recipients.lease_until', '<=', now)
-        .orderBy('recipients.next_attempt_at')
-        .limit(limit * 50)
-        .execute();
-      const byMessage = new Map<
-        string,
-        Claim & { recipients: { id: number; address: string; attempts: number; delayWarnedAt: number }[] }
-      >();
-      for (const r of due) {
-        let c = byMessage.get(r.queue_id);
-        if (!c) {
-          if (byMessage.size >= limit) continue;
-          c = {
-            queueId: r.queue_id,
-            sender: r.sender,
-            size: r.size,
-            arrivalTime: r.arrival_time,
-            recipients: [],
-          };
-          byMessage.set(r.queue_id, c);
+    type Built = Claim & {
+      recipients: { id: number; address: string; attempts: number; delayWarnedAt: number }[];
+    };
+    let claims: Built[] = [];
+    await this.hot.claim(
+      now,
+      limit * 50,
+      (due) => {
+        const byMessage = new Map<string, Built>();
+        for (const r of due) {
+          let c = byMessage.get(r.queue_id);
+          if (!c) {
+            if (byMessage.size >= limit) continue;
+            c = {
+              queueId: r.queue_id,
+              sender: r.sender,
+              size: r.size,
+              arrivalTime: r.arrival_time,
+              recipients: [],
+            };
+            byMessage.set(r.queue_id, c);
+          }
+          c.recipients.push({
+            id: r.id,
+            address: r.address,
+            attempts: r.attempts,
+            delayWarnedAt: r.delay_warned_at,
+          });
         }
-        c.recipients.push({
-          id: r.id,
-          address: r.address,
-          attempts: r.attempts,
-          delayWarnedAt: r.delay_warned_at,
-        });
-      }
-      const ids = [...byMessage.values()].flatMap((c) => c.recipients.map((r) => r.id));
-      if (ids.length) {
-        await trx
-          .updateTable('recipients')
-          .set({ lease_until: now + leaseMs })
-          .where('id', 'in', ids)
-          .execute();
-      }
-      return [...byMessage.values()];
-    });
+        claims = [...byMessage.values()];
+        return claims.flatMap((c) => c.recipients.map((r) => r.id));
+      },
+      now + leaseMs,
+    );
+    return claims;
   }
 
   async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
     if (!updates.length) return;
-    await this.db.transaction().execute(async (trx) => {
-      for (const u of updates) {
-        await trx
-          .updateTable('recipients')
-          .set({
-            state: u.state,
-            attempts: u.attempts,
-            next_attempt_at: u.nextAttemptAt,
-            lease_until: 0,
-            delay_reason: u.delayReason,
-            relay: u.relay,
-            dsn: u.dsn,
-            updated_at: now,
-            ...(u.delayWarnedAt === undefined ? {} : { delay_warned_at: u.delayWarnedAt }),
-          })
-          .where('id', '=', u.id)
-          .$if(u.state === 'deferred', (q) => q.where('state', 'in', DUE_STATES))
-          .execute();
-      }
-    });
+    await this.hot.update(updates, now);
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {
-    const rows = await this.db
-      .selectFrom('recipients')
-      .select(['id', 'state'])
-      .where('queue_id', '=', queueId)
-      .execute();
-    return new Map(rows.map((r) => [r.id, r.state]));
+    return Promise.resolve(this.hot.states(queueId));
   }
 
   async nextDue(): Promise<number | undefined> {
@@ -327,13 +259,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async isFinished(queueId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('recipients')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('queue_id', '=', queueId)
-      .where('state', 'in', [...PENDING_STATES])
-      .executeTakeFirst();
-    return (row?.n ?? 0) === 0;
+    return Promise.resolve(this.hot.isFinished(queueId));
   }
 
   async pendingIds(): Promise<string[]> {
@@ -383,6 +309,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async close(): Promise<void> {
+    this.hotPath?.drain();
     await this.db.destroy();
   }
 

@@ -1,0 +1,97 @@
+/**
+ * sqlite-hot.test.ts — group commit on the real SQLite store: concurrent
+ * commits share a transaction, a bad message fails alone, and a commit never
+ * lands inside another transaction left open across an await.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { SqliteQueueStore } from './sqlite.js';
+import type { NewMessage } from './types.js';
+
+function msg(id: string): NewMessage {
+  return {
+    queueId: id,
+    arrivalTime: 1,
+    sender: 'a@example.org',
+    size: 10,
+    clientAddress: '127.0.0.1',
+    clientHelo: 'h',
+    authUser: '',
+    origin: 'smtp',
+    results: [],
+    trace: [],
+    recipients: [{ address: 'b@example.net', state: 'active' }],
+  };
+}
+
+async function withStore(fn: (s: SqliteQueueStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'smarthold-hot-'));
+  const s = new SqliteQueueStore(path.join(dir, 'q.sqlite'));
+  await s.init();
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('concurrent commits share one transaction; each resolves once it is written', async () => {
+  await withStore(async (s) => {
+    let commits = 0;
+    const orig = s.sqlite.transaction.bind(s.sqlite);
+    s.sqlite.transaction = ((fn: () => void) => {
+      const t = orig(fn);
+      return Object.assign(() => {
+        commits++;
+        t();
+      }, t);
+    }) as typeof s.sqlite.transaction;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s.commit(msg(`ID${String(i).padStart(4, '0')}`))));
+    assert.equal(commits, 1);
+    assert.equal((await s.list()).length, 20);
+  });
+});
+
+test('a bad message in a batch fails alone', async () => {
+  await withStore(async (s) => {
+    await s.commit(msg('DUP0001'));
+    const results = await Promise.allSettled([
+      s.commit(msg('OK00001')),
+      s.commit(msg('DUP0001')),
+      s.commit(msg('OK00002')),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual((await s.list()).map((m) => m.queue_id).sort(), ['DUP0001', 'OK00001', 'OK00002']);
+  });
+});
+
+test('a commit waits for a transaction held open across an await, and is not rolled back with it', async () => {
+  await withStore(async (s) => {
+    await s.commit(msg('KEEP001'));
+    let committed = false;
+    await assert.rejects(
+      s.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('recipients').where('queue_id', '=', 'KEEP001').execute();
+        const p = s.commit(msg('NEW0001')).then(() => {
+          committed = true;
+        });
+        await new Promise((r) => setTimeout(r, 30));
+        assert.equal(committed, false, 'not written inside the open transaction');
+        void p;
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(committed, true);
+    const ids = (await s.list()).map((m) => m.queue_id).sort();
+    assert.deepEqual(ids, ['KEEP001', 'NEW0001']);
+  });
+});

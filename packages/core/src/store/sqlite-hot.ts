@@ -1,0 +1,235 @@
+/**
+ * store/sqlite-hot.ts — the queue's hot path on SQLite: prepared statements
+ * and group commit.
+ *
+ * Every accepted message costs a commit, a claim and an update. Through
+ * Kysely each query was compiled and prepared again, and each commit was its
+ * own transaction with its own fsync (synchronous=FULL). Here the statements
+ * are prepared once, and commits (and delivery updates) that arrive in the
+ * same turn of the event loop are written in one transaction: one fsync for
+ * all of them, and every caller's promise resolves only after it. If a batch
+ * fails, its items are retried one by one so one bad item cannot fail the
+ * others. Durability is unchanged: nothing resolves before its transaction
+ * is on disk. The cold paths (listings, admin) stay in Kysely (sqlite.ts).
+ */
+import type Database from 'better-sqlite3';
+import type { NewMessage, RecipientState, RecipientUpdate } from './types.js';
+
+/** Rows claim() reads. */
+export interface DueRow {
+  id: number;
+  address: string;
+  attempts: number;
+  delay_warned_at: number;
+  queue_id: string;
+  sender: string;
+  size: number;
+  arrival_time: number;
+}
+
+interface Waiter<T> {
+  readonly item: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Collects items during one event-loop turn and writes them in one
+ * transaction. `write` runs inside the transaction for one item.
+ */
+class GroupWriter<T> {
+  private queue: Waiter<T>[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly write: (item: T) => void,
+  ) {}
+
+  private run(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+
+  submit(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Writes everything queued now (also called before close). */
+  flush(force = false): void {
+    this.scheduled = false;
+    if (this.db.inTransaction && !force) {
+      // A Kysely transaction (remove, a plugin's own) is open on this connection across an
+      // await: writing now would nest into it and resolve before it commits. Wait for it.
+      this.scheduled = true;
+      setImmediate(() => {
+        this.flush();
+      });
+      return;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    if (!batch.length) return;
+    try {
+      this.run(() => {
+        for (const w of batch) this.write(w.item);
+      });
+      for (const w of batch) w.resolve();
+    } catch {
+      // Find the culprit: each item alone, so the others still commit.
+      for (const w of batch) {
+        try {
+          this.run(() => {
+            this.write(w.item);
+          });
+          w.resolve();
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+    }
+  }
+}
+
+const DUE = `('active','deferred')`;
+const PENDING = `('active','deferred','hold')`;
+
+/** The prepared statements and group writers of one database. */
+export class HotPath {
+  private readonly insMessage: Database.Statement;
+  private readonly insRecipient: Database.Statement;
+  private readonly selDue: Database.Statement;
+  private readonly setLease: Database.Statement;
+  private readonly updAny: Database.Statement;
+  private readonly updDue: Database.Statement;
+  private readonly selStates: Database.Statement;
+  private readonly cntPending: Database.Statement;
+  private readonly commits: GroupWriter<NewMessage>;
+  private readonly updates: GroupWriter<{ u: RecipientUpdate; now: number }>;
+
+  constructor(private readonly db: Database.Database) {
+    this.insMessage = db.prepare(
+      `INSERT INTO messages (queue_id, arrival_time, sender, size, client_address, client_helo, auth_user, origin, results, trace)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insRecipient = db.prepare(
+      `INSERT INTO recipients (queue_id, address, state, attempts, next_attempt_at, lease_until, delay_reason, relay, dsn, updated_at)
+       VALUES (?, ?, ?, 0, ?, 0, ?, '', '', ?)`,
+    );
+    this.selDue = db.prepare(
+      `SELECT r.id, r.address, r.attempts, r.delay_warned_at, m.queue_id, m.sender, m.size, m.arrival_time
+       FROM recipients r INNER JOIN messages m ON m.queue_id = r.queue_id
+       WHERE r.state IN ${DUE} AND r.next_attempt_at <= ? AND r.lease_until <= ?
+       ORDER BY r.next_attempt_at LIMIT ?`,
+    );
+    this.setLease = db.prepare(`UPDATE recipients SET lease_until = ? WHERE id = ?`);
+    const upd = `UPDATE recipients SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = 0,
+       delay_reason = ?, relay = ?, dsn = ?, updated_at = ?, delay_warned_at = COALESCE(?, delay_warned_at)
+       WHERE id = ?`;
+    this.updAny = db.prepare(upd);
+    // A retry is not written over a recipient an operator moved meanwhile (hold wins).
+    this.updDue = db.prepare(`${upd} AND state IN ${DUE}`);
+    this.selStates = db.prepare(`SELECT id, state FROM recipients WHERE queue_id = ?`);
+    this.cntPending = db
+      .prepare(`SELECT count(*) FROM recipients WHERE queue_id = ? AND state IN ${PENDING}`)
+      .pluck();
+    this.commits = new GroupWriter(db, (m) => {
+      this.writeMessage(m);
+    });
+    // Delivery results are fsync'd too: the spool body is removed right after, and a
+    // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
+    this.updates = new GroupWriter(db, ({ u, now }) => {
+      this.writeUpdate(u, now);
+    });
+  }
+
+  private writeMessage(m: NewMessage): void {
+    this.insMessage.run(
+      m.queueId,
+      m.arrivalTime,
+      m.sender,
+      m.size,
+      m.clientAddress,
+      m.clientHelo,
+      m.authUser,
+      m.origin,
+      JSON.stringify(m.results),
+      JSON.stringify(m.trace),
+    );
+    for (const r of m.recipients) {
+      this.insRecipient.run(m.queueId, r.address, r.state, m.arrivalTime, r.reason ?? '', m.arrivalTime);
+    }
+  }
+
+  private writeUpdate(u: RecipientUpdate, now: number): void {
+    (u.state === 'deferred' ? this.updDue : this.updAny).run(
+      u.state,
+      u.attempts,
+      u.nextAttemptAt,
+      u.delayReason,
+      u.relay,
+      u.dsn,
+      now,
+      u.delayWarnedAt ?? null,
+      u.id,
+    );
+  }
+
+  /** Durable when it resolves; shares its transaction with commits of the same turn. */
+  commit(m: NewMessage): Promise<void> {
+    return this.commits.submit(m);
+  }
+
+  /** Durable when it resolves; shares its transaction with updates of the same turn. */
+  async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
+    await Promise.all(updates.map((u) => this.updates.submit({ u, now })));
+  }
+
+  /** Due recipients (at most `rows`), leased until `leaseUntil` in the same transaction. */
+  async claim(
+    now: number,
+    rows: number,
+    pick: (due: DueRow[]) => number[],
+    leaseUntil: number,
+  ): Promise<void> {
+    await this.idle();
+    // A lease need not survive a crash (start-up clears every lease): no fsync for it. A later
+    // synchronous=FULL commit syncs the WAL up to and including this one, so order is kept.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        const due = this.selDue.all(now, now, rows) as DueRow[];
+        for (const id of pick(due)) this.setLease.run(leaseUntil, id);
+      })();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  states(queueId: string): Map<number, RecipientState> {
+    const rows = this.selStates.all(queueId) as { id: number; state: RecipientState }[];
+    return new Map(rows.map((r) => [r.id, r.state]));
+  }
+
+  isFinished(queueId: string): boolean {
+    return (this.cntPending.get(queueId) as number) === 0;
+  }
+
+  /** Writes whatever is still queued (before the database closes). */
+  drain(): void {
+    this.commits.flush(true);
+    this.updates.flush(true);
+  }
+
+  /** Resolves once no transaction is open on the connection (see GroupWriter.flush). */
+  async idle(): Promise<void> {
+    while (this.db.inTransaction) await new Promise((r) => setImmediate(r));
+  }
+}
