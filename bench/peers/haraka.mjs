@@ -9,7 +9,7 @@
 // answers the per-connection reverse-DNS lookup with "localhost"
 // (lookup_rdns), so no DNS query leaves the machine and Haraka is not slowed
 // by a resolver. Outbound TLS is off: the sink offers none.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { spawnTracked, waitForSmtp, run } from '../lib/proc.mjs';
 
@@ -72,9 +72,11 @@ exports.hook_get_mx = function (next, hmail, domain) {
 `;
 
 /** Writes Haraka's config directory. */
-export function writeConfig({ dir, port, sinkPort }) {
+export function writeConfig({ root, dir, port, sinkPort }) {
   const cfg = join(dir, 'config');
-  mkdirSync(cfg, { recursive: true });
+  // Haraka's core reads files like connection.ini that have no built-in
+  // default: start from the stock config directory, then write ours over it.
+  cpSync(join(pkgDir(root), 'config'), cfg, { recursive: true });
   mkdirSync(join(dir, 'plugins'), { recursive: true });
   const files = {
     'smtp.ini': `listen=127.0.0.1:${port}\n`,
