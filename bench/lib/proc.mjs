@@ -3,7 +3,7 @@
 // Everything the bench starts is registered here, so that a normal end, a
 // failure or Ctrl-C stops it (children by their own pid, never by name) and
 // removes the temp directories. The sampler reads /proc for a peer's process
-// tree: summed RSS every 100 ms (peak kept) and utime+stime over a window,
+// tree: summed RSS and PSS every 100 ms (peaks kept) and utime+stime over a window,
 // counting children that were reaped during the window through their
 // parent's cutime/cstime. It does not decide what is measured (run.mjs does).
 import { spawn, spawnSync } from 'node:child_process';
@@ -51,10 +51,19 @@ export function installCleanupHandlers() {
   process.on('exit', cleanupAll);
 }
 
-/** A temp directory removed at clean-up. */
+let keepTemp = false;
+
+/** With true, temp dirs are left in place at clean-up (for --keep). */
+export function keepTempDirs(keep) {
+  keepTemp = keep;
+}
+
+/** A temp directory removed at clean-up (unless kept). */
 export function tempDir(prefix = 'smarthold-bench-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(() => {
+    if (!keepTemp) rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -218,21 +227,41 @@ function treeSnapshot(roots) {
   return out;
 }
 
+/**
+ * Proportional set size of a process: its private pages plus its share of
+ * pages shared with others. Summed over a tree of many processes (Postfix)
+ * it counts the shared libraries once, where summed RSS counts them per process.
+ */
+function pssKb(pid) {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const ticks = (st) => st.utime + st.stime;
 const childTicks = (st) => st.cutime + st.cstime;
 
 /**
  * Starts measuring a process tree. `roots()` gives the root pids (asked at
  * every sample, since a peer may restart them). `stop()` returns
- * { cpuMs, peakRssMb }.
+ * { cpuMs, peakRssMb, peakPssMb }.
  */
 export function startSampler(roots, intervalMs = 100) {
   const start = treeSnapshot(roots());
   let peakKb = 0;
+  let peakPssKb = 0;
   const sample = () => {
     let kb = 0;
-    for (const st of treeSnapshot(roots()).values()) kb += st.rssPages * PAGE_KB;
+    let pss = 0;
+    for (const [key, st] of treeSnapshot(roots())) {
+      kb += st.rssPages * PAGE_KB;
+      pss += pssKb(Number(key.split(':')[0])) ?? st.rssPages * PAGE_KB;
+    }
     if (kb > peakKb) peakKb = kb;
+    if (pss > peakPssKb) peakPssKb = pss;
   };
   sample();
   const timer = setInterval(sample, intervalMs);
@@ -252,7 +281,11 @@ export function startSampler(roots, intervalMs = 100) {
       for (const [key, st] of start) {
         if (!end.has(key)) t -= ticks(st) + childTicks(st);
       }
-      return { cpuMs: (Math.max(0, t) * 1000) / CLK_TCK, peakRssMb: peakKb / 1024 };
+      return {
+        cpuMs: (Math.max(0, t) * 1000) / CLK_TCK,
+        peakRssMb: peakKb / 1024,
+        peakPssMb: peakPssKb / 1024,
+      };
     },
   };
 }

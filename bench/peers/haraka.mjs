@@ -36,7 +36,16 @@ export function ensureInstalled(root, log = console.error) {
   log(`bench: installing Haraka@${HARAKA_VERSION} into bench/.peers (once) ...`);
   const r = run(
     'npm',
-    ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `Haraka@${HARAKA_VERSION}`],
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `Haraka@${HARAKA_VERSION}`,
+    ],
     { cwd: prefix, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 },
   );
   if (r.status !== 0 || installed(root) !== HARAKA_VERSION) {

@@ -15,7 +15,8 @@ import { onCleanup, run, waitForSmtp, alive } from '../lib/proc.mjs';
 
 export const name = 'postfix';
 
-const INSTALL = 'apt-get install -y --no-install-recommends postfix   (as root; the bench never starts the system instance)';
+const INSTALL =
+  'apt-get install -y --no-install-recommends postfix   (as root; the bench never starts the system instance)';
 
 function find(names, dirs) {
   for (const n of names) for (const d of dirs) if (existsSync(join(d, n))) return join(d, n);
@@ -37,8 +38,12 @@ export function tools() {
 export function check() {
   const t = tools();
   if (!t.postfix || !t.masterCf) return { ok: false, why: 'postfix is not installed', install: INSTALL };
-  if (process.getuid?.() !== 0) return { ok: false, why: 'a private Postfix instance needs root', install: 'run the bench as root' };
-  if (run('getent', ['passwd', 'postfix']).status !== 0 || run('getent', ['group', 'postdrop']).status !== 0) {
+  if (process.getuid?.() !== 0)
+    return { ok: false, why: 'a private Postfix instance needs root', install: 'run the bench as root' };
+  if (
+    run('getent', ['passwd', 'postfix']).status !== 0 ||
+    run('getent', ['group', 'postdrop']).status !== 0
+  ) {
     return { ok: false, why: 'the postfix user or postdrop group is missing', install: INSTALL };
   }
   const dpkg = run('dpkg-query', ['-W', '-f', '${Version}', 'postfix']).stdout.trim();
@@ -119,7 +124,9 @@ export async function start(opts) {
   if (started.status !== 0) {
     off();
     stop();
-    throw new Error(`postfix -c ${etc} start failed: ${started.stderr || started.stdout}\n${tailLog(opts.dir)}`);
+    throw new Error(
+      `postfix -c ${etc} start failed: ${started.stderr || started.stdout}\n${tailLog(opts.dir)}`,
+    );
   }
   try {
     await waitForSmtp(opts.port, 20000);

@@ -6,7 +6,9 @@
 // plugins (sender-auth, bayes, quarantine: `plugins` is left out), loopback
 // as relay network (so no greeting pause), the default delivery concurrency
 // and next-hop connection pool. It only adds what the rig needs: the listen
-// port, [delivery.relay] to the sink, no HTTP listener, warn-level logs, and
+// port, room for 50 parallel sessions from one address (the default per-IP
+// limit of 50 trips over connections still closing), [delivery.relay] to
+// the sink, no HTTP listener, warn-level logs, and
 // our MX's authserv-id as trusted (for the "no scan needed" message, whose SPF
 // result comes from that header, so no DNS query is made per message).
 // It does not build smarthold: packages/*/dist must exist (npm run build).
@@ -36,6 +38,10 @@ export function configText({ port, sinkPort, dir }) {
 [smtp]
 listen = ["127.0.0.1:${port}"]
 hostname = "smarthold.bench.test"
+# The default (50) counts connections that are closing, so 50 parallel
+# sessions from one client get "421 Too many connections"; Postfix exempts
+# mynetworks from its per-client limits (smtpd_client_event_limit_exceptions).
+max_connections_per_ip = 200
 
 [delivery.relay]
 host = "127.0.0.1"
