@@ -105,8 +105,11 @@ test('STARTTLS is offered with a certificate, and implicit TLS works on listen_t
   }
 });
 
-test('connections beyond max_connections_per_ip get 421 4.7.0', async () => {
-  const t = await startTestSmarthold({ config: { smtp: { max_connections_per_ip: 1 } } });
+test('connections beyond max_connections_per_ip get 421 4.7.0; relay networks are not limited', async () => {
+  const t = await startTestSmarthold({
+    config: { smtp: { ...OUTSIDE, greeting_pause: 0, max_connections_per_ip: 1 } },
+  });
+  const ours = await startTestSmarthold({ config: { smtp: { max_connections_per_ip: 1 } } });
   try {
     const a = await SmtpTestClient.connect(t.app.smtpPort);
     assert.equal((await a.read())?.code, 220);
@@ -114,8 +117,15 @@ test('connections beyond max_connections_per_ip get 421 4.7.0', async () => {
     assert.match((await b.read())?.text ?? '', /^421 4\.7\.0 /);
     a.close();
     b.close();
+    const c = await SmtpTestClient.connect(ours.app.smtpPort);
+    const d = await SmtpTestClient.connect(ours.app.smtpPort);
+    assert.equal((await c.read())?.code, 220);
+    assert.equal((await d.read())?.code, 220, 'our own MTAs are exempt, as Postfix exempts $mynetworks');
+    c.close();
+    d.close();
   } finally {
     await t.stop();
+    await ours.stop();
   }
 });
 

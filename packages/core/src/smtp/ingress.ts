@@ -206,7 +206,8 @@ export class Ingress {
     this.conn(session);
     this.deps.metrics.connections.inc();
     this.deps.metrics.connectionsActive.inc();
-    if (n > this.deps.config.smtp.max_connections_per_ip) {
+    // Our own MTAs (relay networks) are not limited per address, as Postfix exempts $mynetworks.
+    if (n > this.deps.config.smtp.max_connections_per_ip && !this.relay.has(ip)) {
       this.deps.metrics.connectionsRefused.inc();
       throw reply(421, '4.7.0', 'Too many connections from your address, try again later');
     }

@@ -247,6 +247,8 @@ export class Spool {
   private readonly busy = new Map<string, Promise<void>>();
   /** Canonical bodies being written, by hash, so concurrent shares write each once. */
   private readonly creating = new Map<string, Promise<void>>();
+  /** Queue subdirectories known to exist durably (they are never removed). */
+  private readonly madeDirs = new Set<string>();
 
   constructor(readonly root: string) {
     this.tmpDir = path.join(root, 'tmp');
@@ -313,9 +315,13 @@ export class Spool {
         await close();
       },
       open: () => createReadStream(tmp),
-      async commit() {
+      commit: async () => {
         const dir = path.dirname(finalPath);
-        await mkdirDurable(dir);
+        // Queue subdirectories are never removed: make each durable once per process.
+        if (!this.madeDirs.has(dir)) {
+          await mkdirDurable(dir);
+          this.madeDirs.add(dir);
+        }
         await rename(tmp, finalPath);
         await fsyncDir(dir);
       },
