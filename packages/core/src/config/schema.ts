@@ -72,9 +72,7 @@ const smtpSchema = z
       .int()
       .positive()
       .default(50)
-      .describe(
-        'simultaneous connections from one address outside relay_networks (421 4.7.0 beyond)',
-      ),
+      .describe('simultaneous connections from one address outside relay_networks (421 4.7.0 beyond)'),
     max_line_length: z.number().int().min(512).default(4096).describe('longest command line in octets'),
     socket_timeout: duration('5m').describe('idle time allowed between client commands'),
     hook_timeout: duration('30s').describe(
