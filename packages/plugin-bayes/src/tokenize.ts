@@ -116,15 +116,18 @@ function bodyTokens(
     stats.urls++;
     return ' ';
   });
-  const plain = withoutUrls.replace(EMAIL_RE, (_all, domain: string) => {
-    tokens.add('email:' + domain.toLowerCase());
-    return ' ';
-  });
+  // The address pattern is costly on long text: only where an address can be.
+  const plain = withoutUrls.includes('@')
+    ? withoutUrls.replace(EMAIL_RE, (_all, domain: string) => {
+        tokens.add('email:' + domain.toLowerCase());
+        return ' ';
+      })
+    : withoutUrls;
   stats.chars += plain.length;
   for (const m of plain.matchAll(/\p{L}+/gu)) {
     const run = m[0];
     stats.letters += run.length;
-    for (const ch of run) if (ch !== ch.toLowerCase()) stats.upper++;
+    stats.upper += upperCount(run);
     const code = run.codePointAt(0) ?? 0;
     if (code >= 0x80) {
       stats.nonAscii += run.length;
@@ -133,6 +136,19 @@ function bodyTokens(
     }
   }
   wordTokens(plain, '', opts, tokens);
+}
+
+/** Letters that change when lower-cased (one string per run, not one per letter, when it can). */
+function upperCount(run: string): number {
+  const lower = run.toLowerCase();
+  if (lower === run) return 0;
+  let n = 0;
+  if (lower.length === run.length && !/[\uD800-\uDFFF]/.test(run)) {
+    for (let i = 0; i < run.length; i++) if (run.charCodeAt(i) !== lower.charCodeAt(i)) n++;
+    return n;
+  }
+  for (const ch of run) if (ch !== ch.toLowerCase()) n++;
+  return n;
 }
 
 function scriptOf(code: number): string {
