@@ -121,6 +121,17 @@ async function mkdirDurable(dir: string): Promise<void> {
   }
 }
 
+/** unlink(2); false when there was nothing to remove. */
+async function unlinkIfThere(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw err;
+  }
+}
+
 async function exists(file: string): Promise<boolean> {
   try {
     await stat(file);
@@ -599,8 +610,10 @@ export class Spool {
   }
 
   private async removeNames(n: Names): Promise<void> {
-    await rm(n.single, { force: true });
-    await rm(n.head, { force: true });
+    // The common case in one syscall: a single file. Both forms exist at once only after a
+    // crash mid-share (start-up repairs that) or inside exclusive(), which serialises this.
+    if (await unlinkIfThere(n.single)) return;
+    await unlinkIfThere(n.head);
     await this.unlinkBody(n.body);
   }
 
