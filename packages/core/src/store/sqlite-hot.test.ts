@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { HotPath } from './sqlite-hot.js';
 import { SqliteQueueStore } from './sqlite.js';
 import type { NewMessage } from './types.js';
 
@@ -93,5 +94,39 @@ test('a commit waits for a transaction held open across an await, and is not rol
     assert.equal(committed, true);
     const ids = (await s.list()).map((m) => m.queue_id).sort();
     assert.deepEqual(ids, ['KEEP001', 'NEW0001']);
+  });
+});
+
+test('with a WAL fsync off the event loop, a commit resolves only after it, and commits during it are grouped', async () => {
+  await withStore(async (s) => {
+    const syncs: (() => void)[] = [];
+    const hot = new HotPath(s.sqlite, () => new Promise<void>((resolve) => syncs.push(resolve)));
+    let transactions = 0;
+    const orig = s.sqlite.transaction.bind(s.sqlite);
+    s.sqlite.transaction = ((fn: () => void) => {
+      const t = orig(fn);
+      return Object.assign(() => {
+        transactions++;
+        t();
+      }, t);
+    }) as typeof s.sqlite.transaction;
+    let firstDone = false;
+    const first = hot.commit(msg('SYNC001')).then(() => {
+      firstDone = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(syncs.length, 1, 'the first batch is written and its fsync started');
+    assert.equal(firstDone, false, 'not resolved before the fsync');
+    const later = [hot.commit(msg('SYNC002')), hot.commit(msg('SYNC003')), hot.commit(msg('SYNC004'))];
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(transactions, 1, 'nothing more is written while the fsync is in flight');
+    syncs[0]?.();
+    await first;
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(transactions, 2, 'the three waiting commits go in one transaction');
+    syncs[1]?.();
+    await Promise.all(later);
+    assert.equal((await s.list()).length, 4);
   });
 });

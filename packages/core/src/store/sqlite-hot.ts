@@ -34,35 +34,57 @@ interface Waiter<T> {
 }
 
 /**
- * Collects items during one event-loop turn and writes them in one
- * transaction. `write` runs inside the transaction for one item.
+ * Collects items and writes them in one transaction: those of one event-loop
+ * turn, and, with `sync`, also all that arrive while the previous batch's
+ * fsync is in flight (group commit). `write` runs inside the transaction for
+ * one item.
+ *
+ * With `sync`, the transaction itself runs with synchronous=NORMAL (SQLite
+ * writes the WAL frames but does not fsync them) and `sync` then fsyncs the
+ * WAL file on the thread pool: callers resolve only after that, so "durable
+ * when it resolves" holds, but the event loop never waits for the disk.
  */
 class GroupWriter<T> {
   private queue: Waiter<T>[] = [];
   private scheduled = false;
+  /** The fsync of the batch written last, while it is in flight. */
+  private syncing: Promise<void> | undefined;
 
   constructor(
     private readonly db: Database.Database,
     private readonly write: (item: T) => void,
+    private readonly sync?: () => Promise<void>,
   ) {}
 
   private run(fn: () => void): void {
-    this.db.transaction(fn)();
+    if (!this.sync) {
+      this.db.transaction(fn)();
+      return;
+    }
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   submit(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.flush();
-        });
-      }
+      this.schedule();
     });
   }
 
-  /** Writes everything queued now (also called before close). */
+  private schedule(): void {
+    if (this.scheduled || this.syncing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.flush();
+    });
+  }
+
+  /** Writes everything queued now; with `force`, even inside an open transaction (close). */
   flush(force = false): void {
     this.scheduled = false;
     if (this.db.inTransaction && !force) {
@@ -77,24 +99,55 @@ class GroupWriter<T> {
     const batch = this.queue;
     this.queue = [];
     if (!batch.length) return;
+    const written = this.writeBatch(batch);
+    if (!this.sync || !written.length) {
+      for (const w of written) w.resolve();
+      return;
+    }
+    this.syncing = this.sync().then(
+      () => {
+        for (const w of written) w.resolve();
+      },
+      (err: unknown) => {
+        // Written but maybe not on disk: refuse (the client retries; a duplicate, never a loss).
+        for (const w of written) w.reject(err);
+      },
+    );
+    void this.syncing.finally(() => {
+      this.syncing = undefined;
+      if (this.queue.length) this.schedule();
+    });
+  }
+
+  /** Writes a batch in one transaction, or item by item if it fails; returns the written ones. */
+  private writeBatch(batch: Waiter<T>[]): Waiter<T>[] {
     try {
       this.run(() => {
         for (const w of batch) this.write(w.item);
       });
-      for (const w of batch) w.resolve();
+      return batch;
     } catch {
       // Find the culprit: each item alone, so the others still commit.
+      const ok: Waiter<T>[] = [];
       for (const w of batch) {
         try {
           this.run(() => {
             this.write(w.item);
           });
-          w.resolve();
+          ok.push(w);
         } catch (err) {
           w.reject(err);
         }
       }
+      return ok;
     }
+  }
+
+  /** Writes what is queued and waits for its fsync (before the database closes). */
+  async drain(): Promise<void> {
+    await this.syncing;
+    this.flush(true);
+    await this.syncing;
   }
 }
 
@@ -114,7 +167,14 @@ export class HotPath {
   private readonly commits: GroupWriter<NewMessage>;
   private readonly updates: GroupWriter<{ u: RecipientUpdate; now: number }>;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * `syncWal` fsyncs the database's WAL file off the event loop; without it
+   * every transaction fsyncs inside SQLite (synchronous=FULL) on the event loop.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    syncWal?: () => Promise<void>,
+  ) {
     this.insMessage = db.prepare(
       `INSERT INTO messages (queue_id, arrival_time, sender, size, client_address, client_helo, auth_user, origin, results, trace)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -140,14 +200,22 @@ export class HotPath {
     this.cntPending = db
       .prepare(`SELECT count(*) FROM recipients WHERE queue_id = ? AND state IN ${PENDING}`)
       .pluck();
-    this.commits = new GroupWriter(db, (m) => {
-      this.writeMessage(m);
-    });
+    this.commits = new GroupWriter(
+      db,
+      (m) => {
+        this.writeMessage(m);
+      },
+      syncWal,
+    );
     // Delivery results are fsync'd too: the spool body is removed right after, and a
     // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
-    this.updates = new GroupWriter(db, ({ u, now }) => {
-      this.writeUpdate(u, now);
-    });
+    this.updates = new GroupWriter(
+      db,
+      ({ u, now }) => {
+        this.writeUpdate(u, now);
+      },
+      syncWal,
+    );
   }
 
   private writeMessage(m: NewMessage): void {
@@ -223,9 +291,9 @@ export class HotPath {
   }
 
   /** Writes whatever is still queued (before the database closes). */
-  drain(): void {
-    this.commits.flush(true);
-    this.updates.flush(true);
+  async drain(): Promise<void> {
+    await this.commits.drain();
+    await this.updates.drain();
   }
 
   /** Resolves once no transaction is open on the connection (see GroupWriter.flush). */

@@ -5,7 +5,7 @@
  * when it returns (the 250 after DATA waits for it). Bodies live in the spool
  * (store/spool.ts), not here. Queries use only what PostgreSQL also has.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type Generated, Kysely, Migrator, SqliteDialect } from 'kysely';
@@ -80,7 +80,10 @@ export class SqliteQueueStore implements QueueStore {
   /** Prepared statements and group commit for the per-message queries; set by init(). */
   private hotPath: HotPath | undefined;
 
-  constructor(file: string) {
+  /** The WAL file's descriptor, for fsync off the event loop (see sqlite-hot.ts). */
+  private walFd: number | undefined;
+
+  constructor(private readonly file: string) {
     this.sqlite = openSqlite(file);
     this.db = new Kysely<QueueDatabase>({ dialect: new SqliteDialect({ database: this.sqlite }) });
   }
@@ -95,7 +98,34 @@ export class SqliteQueueStore implements QueueStore {
         cause: error,
       });
     }
-    this.hotPath = new HotPath(this.sqlite);
+    this.hotPath = new HotPath(this.sqlite, this.openWalSync());
+  }
+
+  /**
+   * Opens the WAL file (created by the migrations' writes) for fsync on the
+   * thread pool, after making its directory entry durable. Undefined (every
+   * transaction then fsyncs inside SQLite) when it cannot be opened.
+   */
+  private openWalSync(): (() => Promise<void>) | undefined {
+    try {
+      this.walFd = openSync(`${this.file}-wal`, 'r');
+      const dir = openSync(path.dirname(this.file), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch {
+      return undefined;
+    }
+    const fd = this.walFd;
+    return () =>
+      new Promise<void>((resolve, reject) => {
+        fsync(fd, (err) => {
+          if (err) reject(err);
+          else resolve();
+        });
+      });
   }
 
   private get hot(): HotPath {
@@ -309,8 +339,10 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async close(): Promise<void> {
-    this.hotPath?.drain();
+    await this.hotPath?.drain();
     await this.db.destroy();
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
   }
 
   async flush(queueId: string | undefined, now: number): Promise<number> {
