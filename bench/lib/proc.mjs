@@ -7,7 +7,7 @@
 // counting children that were reaped during the window through their
 // parent's cutime/cstime. It does not decide what is measured (run.mjs does).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +170,38 @@ export async function waitForSmtp(port, timeoutMs = 20000, isAlive = () => true)
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The last `n` characters of a log file ('' when there is none). */
+export function tailFile(file, n = 3000) {
+  try {
+    return readFileSync(file, 'utf8').slice(-n);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts a peer server process with its output in `logFile`, and waits until
+ * it accepts SMTP on `port` (or fails with the log's tail if it exits first).
+ * Returns the tracked child and a function telling whether it has exited.
+ */
+export async function startServer(cmd, args, { cwd, logFile, port, timeoutMs = 30000 }) {
+  const log = createWriteStream(logFile);
+  const child = spawnTracked(cmd, args, { cwd });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  try {
+    await waitForSmtp(port, timeoutMs, () => !exited);
+  } catch (err) {
+    await child.stopTracked();
+    throw new Error(`${err.message}; see ${logFile}:\n${tailFile(logFile)}`);
+  }
+  return { child, exited: () => exited };
+}
 
 // ---- /proc sampling ----------------------------------------------------------
 

@@ -9,9 +9,9 @@
 // answers the per-connection reverse-DNS lookup with "localhost"
 // (lookup_rdns), so no DNS query leaves the machine and Haraka is not slowed
 // by a resolver. Outbound TLS is off: the sink offers none.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnTracked, waitForSmtp, run } from '../lib/proc.mjs';
+import { run, startServer, tailFile } from '../lib/proc.mjs';
 
 export const name = 'haraka';
 
@@ -109,23 +109,14 @@ export async function start(opts) {
   const { bin, ok, why } = check({ ...opts, install: false });
   if (!ok) throw new Error(why);
   writeConfig(opts);
-  const log = createWriteStream(join(opts.dir, 'haraka.log'));
-  const child = spawnTracked(process.execPath, [bin, '-c', opts.dir], { cwd: opts.dir });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  let exited = false;
-  child.on('exit', () => {
-    exited = true;
+  const { child, exited } = await startServer(process.execPath, [bin, '-c', opts.dir], {
+    cwd: opts.dir,
+    logFile: join(opts.dir, 'haraka.log'),
+    port: opts.port,
   });
-  try {
-    await waitForSmtp(opts.port, 30000, () => !exited);
-  } catch (err) {
-    await child.stopTracked();
-    throw new Error(`${err.message}\n${tail(opts.dir)}`);
-  }
   return {
     port: opts.port,
-    roots: () => (exited ? [] : [child.pid]),
+    roots: () => (exited() ? [] : [child.pid]),
     log: () => tail(opts.dir),
     async stop() {
       await child.stopTracked(10000);
@@ -134,6 +125,5 @@ export async function start(opts) {
 }
 
 function tail(dir) {
-  const f = join(dir, 'haraka.log');
-  return existsSync(f) ? readFileSync(f, 'utf8').slice(-3000) : '';
+  return tailFile(join(dir, 'haraka.log'));
 }

@@ -12,9 +12,9 @@
 // our MX's authserv-id as trusted (for the "no scan needed" message, whose SPF
 // result comes from that header, so no DNS query is made per message).
 // It does not build smarthold: packages/*/dist must exist (npm run build).
-import { existsSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnTracked, waitForSmtp, run } from '../lib/proc.mjs';
+import { run, startServer, tailFile } from '../lib/proc.mjs';
 import { TRUSTED_AUTHSERV_ID } from '../lib/messages.mjs';
 
 export const name = 'smarthold';
@@ -69,25 +69,14 @@ export async function start(opts) {
   const { bin } = check(opts);
   const file = join(opts.dir, 'smarthold.toml');
   writeFileSync(file, configText(opts));
-  const log = createWriteStream(join(opts.dir, 'smarthold.log'));
-  const child = spawnTracked(process.execPath, [...(opts.nodeArgs ?? []), bin, 'start', '-c', file], {
-    cwd: opts.dir,
-  });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  let exited = false;
-  child.on('exit', () => {
-    exited = true;
-  });
-  try {
-    await waitForSmtp(opts.port, 30000, () => !exited);
-  } catch (err) {
-    await child.stopTracked();
-    throw new Error(`${err.message}; see ${join(opts.dir, 'smarthold.log')}:\n${tail(opts.dir)}`);
-  }
+  const { child, exited } = await startServer(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), bin, 'start', '-c', file],
+    { cwd: opts.dir, logFile: join(opts.dir, 'smarthold.log'), port: opts.port },
+  );
   return {
     port: opts.port,
-    roots: () => (exited ? [] : [child.pid]),
+    roots: () => (exited() ? [] : [child.pid]),
     configFile: file,
     log: () => tail(opts.dir, 4000),
     async stop() {
@@ -97,9 +86,5 @@ export async function start(opts) {
 }
 
 function tail(dir, n = 2000) {
-  try {
-    return readFileSync(join(dir, 'smarthold.log'), 'utf8').slice(-n);
-  } catch {
-    return '';
-  }
+  return tailFile(join(dir, 'smarthold.log'), n);
 }
