@@ -9,6 +9,9 @@
 import { duration } from '@smarthold/core';
 import { z } from 'zod';
 
+/** One day in milliseconds: the unit of the day-counted settings below. */
+export const DAY = 86_400_000;
+
 /** An address or a domain ("user@example.com", "example.com", "@example.com"), lower-cased. */
 const addressOrDomain = z
   .string()

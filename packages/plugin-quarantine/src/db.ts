@@ -34,8 +34,6 @@ export interface HeldTable {
   state_at: number;
   /** Spammy messages quoting this message's link let through so far. */
   free_passes: number;
-  /** sha256 of the body (after the header block): identical bodies are stored once. */
-  body_hash: string;
 }
 
 /** Capability tokens: only their sha256 is stored. */
@@ -136,7 +134,6 @@ export const migrations: Record<string, Migration> = {
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('state_at', 'bigint', (c) => c.notNull())
         .addColumn('free_passes', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('body_hash', 'text', (c) => c.notNull().defaultTo(''))
         .execute();
       await db.schema
         .createIndex('quarantine_held_sender')

@@ -12,7 +12,6 @@
  * Every step is recorded in the transaction's results, so `smarthold
  * explain` tells why a scan ran or not and what each recipient got.
  */
-import { createHash } from 'node:crypto';
 import {
   type MessageTransaction,
   type MessageVerdict,
@@ -30,14 +29,13 @@ import {
   type MessageFacts,
   type RecipientDecision,
   type RecipientFacts,
-  resolveRedirect,
   scanReason,
 } from './decide.js';
 import { key } from './records.js';
+import { DAY } from './config.js';
 import type { QuarantineService } from './service.js';
 import { TOKEN_RE } from './tokens.js';
 
-const DAY = 86_400_000;
 /** How much of a spammy message is searched for our own release links. */
 const QUOTE_SEARCH_BYTES = 512 * 1024;
 
@@ -68,37 +66,19 @@ export function listed(list: readonly string[], address: string): boolean {
   return false;
 }
 
-/** Reads the start of the message (for link search) and hashes the body. */
-async function readForRecord(
-  tx: MessageTransaction,
-): Promise<{ head: string; bodyHash: string; subject: string }> {
-  const hash = createHash('sha256');
-  let seen = 0;
+/** The start of the message, where a quoted release link would be. */
+async function readHead(tx: MessageTransaction): Promise<string> {
+  const stream = tx.openMessage();
   let head = '';
-  let inBody = false;
-  let carry = '';
-  for await (const chunk of tx.openMessage()) {
-    const buf = chunk as Buffer;
-    if (seen < QUOTE_SEARCH_BYTES) head += buf.subarray(0, QUOTE_SEARCH_BYTES - seen).toString('latin1');
-    seen += buf.length;
-    if (inBody) {
-      hash.update(buf);
-      continue;
+  try {
+    for await (const chunk of stream) {
+      head += (chunk as Buffer).toString('latin1');
+      if (head.length >= QUOTE_SEARCH_BYTES) break;
     }
-    const text = carry + buf.toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    if (end >= 0) {
-      inBody = true;
-      hash.update(Buffer.from(text.slice(end + 4), 'latin1'));
-    } else {
-      carry = text.slice(-3);
-    }
+  } finally {
+    stream.destroy();
   }
-  return {
-    head,
-    bodyHash: hash.digest('hex'),
-    subject: (tx.headers.first('subject') ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300),
-  };
+  return head.slice(0, QUOTE_SEARCH_BYTES);
 }
 
 function escapeRe(s: string): string {
@@ -128,14 +108,7 @@ export function createDataHook(deps: HookDeps): (tx: MessageTransaction) => Prom
     const p = await service.records.recipient(address);
     let redirect: { redirectTo?: string; redirectProblem?: string } = {};
     if (p.action === 'redirect') {
-      const r = await resolveRedirect(
-        address,
-        async (a) => {
-          const q = await service.records.recipient(a);
-          return q.action === 'redirect' && q.redirectTo ? q.redirectTo : undefined;
-        },
-        cfg.redirect_max_hops,
-      );
+      const r = await service.redirectChain(address);
       redirect = 'to' in r ? { redirectTo: r.to } : { redirectProblem: r.problem };
     }
     return {
@@ -201,8 +174,7 @@ export function createDataHook(deps: HookDeps): (tx: MessageTransaction) => Prom
     originIp: string,
   ): Promise<MessageVerdict> {
     const now = deps.now();
-    const read = await readForRecord(tx);
-    const passFor = await freePass(read.head);
+    const passFor = await freePass(await readHead(tx));
     const sender = await service.records.sender(tx.from);
     const intervalDays = sender.renotifyDays ?? cfg.notice.sender_interval;
     const toldAt = c.ours && c.okToBounce ? await service.records.senderNotifiedAt(tx.from, originIp) : 0;
@@ -271,7 +243,7 @@ export function createDataHook(deps: HookDeps): (tx: MessageTransaction) => Prom
           sender: tx.from,
           sender_key: key(tx.from),
           origin_ip: originIp,
-          subject: read.subject,
+          subject: (tx.headers.first('subject') ?? '').replace(/[\r\n]+/g, ' ').slice(0, 300),
           size: tx.size,
           score: v.score,
           threshold: v.threshold,
@@ -280,7 +252,6 @@ export function createDataHook(deps: HookDeps): (tx: MessageTransaction) => Prom
           reason,
           action: whole.kind === 'reject-hold' ? 'reject' : 'silent',
           recipients: JSON.stringify(heldFor.map(key)),
-          body_hash: read.bodyHash,
         },
         now,
       );

@@ -10,9 +10,9 @@
  * scanners. Each job is idempotent and bounded per run.
  */
 import type { Logger } from 'pino';
+import { DAY } from './config.js';
 import type { QuarantineService } from './service.js';
 
-const DAY = 86_400_000;
 const BATCH = 500;
 /** Senders with at least this many spammy messages in the kept history are reported. */
 const HEAVY_SENDER = 100;

@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import type { Clock, MessageTransaction, PluginQueue, SubmitMessage } from '@smarthold/core';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { QuarantineConfig } from './config.js';
+import { DAY, type QuarantineConfig } from './config.js';
 import type { QuarantineDatabase } from './db.js';
 import { resolveRedirect } from './decide.js';
 import type { NoticeData, NoticeKind, NoticeRenderer } from './notices/render.js';
@@ -30,8 +30,6 @@ import {
   type SenderPrefs,
 } from './records.js';
 import { type TokenInfo, type TokenKind, Tokens } from './tokens.js';
-
-const DAY = 86_400_000;
 
 /** Who acts: decides what is logged and whether the scanners learn from it. */
 export interface Actor {
@@ -286,11 +284,7 @@ export class QuarantineService {
       return false;
     }
     const queued = await this.deps.queue.get(queueId);
-    await this.deps.submit({
-      from: queued?.sender ?? '',
-      to: [target],
-      raw: Buffer.concat([Buffer.from(this.traceLine(original)), body]),
-    });
+    await this.submitCopy(queued?.sender ?? '', original, target, body);
     await this.records.addEvents([
       {
         at: this.now(),
@@ -306,24 +300,24 @@ export class QuarantineService {
 
   /** Queues the redirected copy of a message being received (at DATA). */
   async submitRedirect(tx: MessageTransaction, original: string, target: string): Promise<string> {
-    const body = await readAll(tx.openMessage());
-    return this.deps.submit({
-      from: tx.from,
-      to: [target],
-      raw: Buffer.concat([Buffer.from(this.traceLine(original)), body]),
-    });
+    return this.submitCopy(tx.from, original, target, await readAll(tx.openMessage()));
   }
 
-  /** The trace header line put on a redirected copy. */
-  traceLine(original: string): string {
-    return `${this.config.trace_header}: <${original.replace(/[\r\n<>]/g, '')}>\r\n`;
+  /** Queues a copy for a redirect target, under a trace header naming the original recipient. */
+  private submitCopy(from: string, original: string, target: string, body: Buffer): Promise<string> {
+    const trace = `${this.config.trace_header}: <${original.replace(/[\r\n<>]/g, '')}>\r\n`;
+    return this.deps.submit({ from, to: [target], raw: Buffer.concat([Buffer.from(trace), body]) });
   }
 
   /** The end of an address's confirmed redirect chain, or undefined. */
   async redirectTarget(address: string): Promise<string | undefined> {
-    const p = await this.records.recipient(address);
-    if (p.action !== 'redirect' || !p.redirectTo) return undefined;
-    const r = await resolveRedirect(
+    const r = await this.redirectChain(address);
+    return 'to' in r ? r.to : undefined;
+  }
+
+  /** Follows an address's confirmed redirects (bounded, loops detected). */
+  redirectChain(address: string): Promise<{ to: string } | { problem: string }> {
+    return resolveRedirect(
       address,
       async (a) => {
         const q = await this.records.recipient(a);
@@ -331,7 +325,6 @@ export class QuarantineService {
       },
       this.config.redirect_max_hops,
     );
-    return 'to' in r ? r.to : undefined;
   }
 
   // --- preferences ---------------------------------------------------------------------
@@ -418,10 +411,11 @@ export class QuarantineService {
       this.now(),
     );
     let sent = 0;
-    for (const h of await this.records.listHeld({ recipient: address, limit: 10_000 })) {
-      const target = await this.redirectTarget(address);
-      if (target === undefined) break;
-      if (await this.redirectCopy(h.queue_id, address, target)) {
+    const target = await this.redirectTarget(address);
+    const held =
+      target === undefined ? [] : await this.records.listHeld({ recipient: address, limit: 10_000 });
+    for (const h of held) {
+      if (target !== undefined && (await this.redirectCopy(h.queue_id, address, target))) {
         await this.deps.queue.discard(h.queue_id, [address]);
         sent++;
         await this.finishIfDone(h.queue_id);
