@@ -274,6 +274,22 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(states, ['passed', 'passed', 'passed', 'held']);
     });
 
+    test('listings by recipient match the address exactly, LIKE wildcards included', async (t) => {
+      if (skip) {
+        t.skip(skip);
+        return;
+      }
+      const reply = await r().send(
+        EXTERNAL_SENDER,
+        ['first_last%x@aol.com'],
+        message({ spam: true, external: true }),
+      );
+      assert.equal(reply.code, 250);
+      assert.equal(await r().service.count({ recipient: 'First_Last%x@aol.com' }), 1);
+      assert.equal(await r().service.count({ recipient: 'firstxlastyx@aol.com' }), 0);
+      assert.equal((await r().service.list({ recipient: 'first_last%x@aol.com' })).length, 1);
+    });
+
     test('identical bodies of held mail are stored once', async (t) => {
       if (skip) {
         t.skip(skip);

@@ -7,7 +7,14 @@
  * service.ts acts. Counters are updated with single UPDATE statements so
  * concurrent transactions do not lose counts.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type { HeldTable, QuarantineDatabase, RecipientTable, SenderTable } from './db.js';
 
 export type HeldRow = Selectable<HeldTable>;
@@ -58,6 +65,24 @@ export interface HeldFilter {
 /** Lower-cases an address (the key of sender and recipient rows). */
 export const key = (address: string): string => address.trim().toLowerCase();
 
+/** The WHERE of held-message listings: state (default held), sender, recipient. */
+function heldFilter(
+  eb: ExpressionBuilder<QuarantineDatabase, 'quarantine_held'>,
+  f: Omit<HeldFilter, 'limit' | 'offset'>,
+): Expression<SqlBool> {
+  const parts: Expression<SqlBool>[] = [];
+  const state = f.state ?? 'held';
+  if (state !== 'any') parts.push(eb('state', '=', state));
+  if (f.sender !== undefined) parts.push(eb('sender_key', '=', key(f.sender)));
+  if (f.recipient !== undefined) {
+    // Recipients are a JSON array of lower-cased quoted addresses: match the quoted form,
+    // with LIKE's wildcards (an address may hold "_" or "%") escaped.
+    const quoted = JSON.stringify(key(f.recipient)).replace(/[!%_]/g, '!$&');
+    parts.push(sql<SqlBool>`recipients like ${`%${quoted}%`} escape '!'`);
+  }
+  return eb.and(parts);
+}
+
 export class Records {
   constructor(readonly db: Kysely<QuarantineDatabase>) {}
 
@@ -79,15 +104,10 @@ export class Records {
   }
 
   async listHeld(f: HeldFilter = {}): Promise<HeldRow[]> {
-    let q = this.db.selectFrom('quarantine_held').selectAll();
-    const state = f.state ?? 'held';
-    if (state !== 'any') q = q.where('state', '=', state);
-    if (f.sender !== undefined) q = q.where('sender_key', '=', key(f.sender));
-    if (f.recipient !== undefined) {
-      // Recipients are a JSON array of lower-cased quoted addresses: match the quoted form.
-      q = q.where('recipients', 'like', `%${JSON.stringify(key(f.recipient)).replace(/[%_]/g, '')}%`);
-    }
-    return q
+    return this.db
+      .selectFrom('quarantine_held')
+      .selectAll()
+      .where((eb) => heldFilter(eb, f))
       .orderBy('created_at', 'desc')
       .orderBy('queue_id', 'desc')
       .limit(f.limit ?? 100)
@@ -96,14 +116,11 @@ export class Records {
   }
 
   async countHeld(f: Omit<HeldFilter, 'limit' | 'offset'> = {}): Promise<number> {
-    let q = this.db.selectFrom('quarantine_held').select((eb) => eb.fn.countAll<number>().as('n'));
-    const state = f.state ?? 'held';
-    if (state !== 'any') q = q.where('state', '=', state);
-    if (f.sender !== undefined) q = q.where('sender_key', '=', key(f.sender));
-    if (f.recipient !== undefined) {
-      q = q.where('recipients', 'like', `%${JSON.stringify(key(f.recipient)).replace(/[%_]/g, '')}%`);
-    }
-    const r = await q.executeTakeFirst();
+    const r = await this.db
+      .selectFrom('quarantine_held')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where((eb) => heldFilter(eb, f))
+      .executeTakeFirst();
     return r?.n ?? 0;
   }
 
