@@ -72,6 +72,28 @@ function summary(c: SenderClassification): Json {
 const CACHE_MAX = 1024;
 const CACHE_MS = 10 * 60_000;
 
+/**
+ * One answer per transaction (by queue id, or a key naming it): the first call computes it, later
+ * calls (the plugin's own data hook, then the quarantine's) share it. Bounded
+ * in size and age; a failed answer is forgotten so the next call retries.
+ */
+function perTransaction<T>(now: () => number): (id: string, compute: () => Promise<T>) => Promise<T> {
+  const cache = new Map<string, { at: number; answer: Promise<T> }>();
+  return (id, compute) => {
+    const t = now();
+    for (const [id, entry] of cache) {
+      if (cache.size <= CACHE_MAX && entry.at > t - CACHE_MS) break;
+      cache.delete(id);
+    }
+    const hit = cache.get(id);
+    if (hit) return hit.answer;
+    const answer = compute();
+    cache.set(id, { at: t, answer });
+    answer.catch(() => cache.delete(id));
+    return answer;
+  };
+}
+
 /** Builds the service. */
 export function createSenderAuthService(deps: SenderAuthDeps): SenderAuthService {
   const { config } = deps;
@@ -87,7 +109,8 @@ export function createSenderAuthService(deps: SenderAuthDeps): SenderAuthService
     cacheTtlMs: config.mx_cache_ttl,
     now,
   });
-  const cache = new Map<string, { at: number; answer: Promise<SenderClassification> }>();
+  const classified = perTransaction<SenderClassification>(now);
+  const filteredOf = perTransaction<Readonly<Record<string, FilterResult>>>(now);
 
   const ourDomain = (addressOrDomain: string): string | undefined => {
     const d = addressOrDomain.includes('@') ? addressDomain(addressOrDomain) : addressOrDomain;
@@ -163,28 +186,21 @@ export function createSenderAuthService(deps: SenderAuthDeps): SenderAuthService
     isOurNetwork: (ip) => ours.has(ip),
     isFiltered: (address) => filter.check(address),
     classify(tx) {
-      const t = now();
-      for (const [id, entry] of cache) {
-        if (cache.size <= CACHE_MAX && entry.at > t - CACHE_MS) break;
-        cache.delete(id);
-      }
-      const hit = cache.get(tx.queueId);
-      if (hit) return hit.answer;
-      const answer = compute(tx);
-      cache.set(tx.queueId, { at: t, answer });
-      answer.catch(() => cache.delete(tx.queueId));
-      return answer;
+      return classified(tx.queueId, () => compute(tx));
     },
-    async filterRecipients(tx) {
-      const out: Record<string, FilterResult> = {};
-      await Promise.all(
-        tx.to.map(async (rcpt) => {
-          const r = await filter.check(rcpt);
-          out[rcpt] = r;
-          tx.results.set('filtered', json(r), { recipient: rcpt });
-        }),
-      );
-      return out;
+    filterRecipients(tx) {
+      // Keyed by the recipients too: a call at RCPT sees fewer than one at DATA.
+      return filteredOf(`${tx.queueId}\n${tx.to.join('\n')}`, async () => {
+        const out: Record<string, FilterResult> = {};
+        await Promise.all(
+          tx.to.map(async (rcpt) => {
+            const r = await filter.check(rcpt);
+            out[rcpt] = r;
+            tx.results.set('filtered', json(r), { recipient: rcpt });
+          }),
+        );
+        return out;
+      });
     },
   };
 }
