@@ -51,7 +51,9 @@ const HELP = `usage: npm run bench -- [options]
   --cpu-prof           run smarthold under node --cpu-prof and summarise the profile
   --out DIR            where results go (default bench/results)
   --name NAME          result file name without extension (default: the date, "-quick" added in quick mode)
-  --keep               keep the temp dirs (logs, queues) for a look afterwards`;
+  --keep               keep the temp dirs (logs, queues) for a look afterwards
+  --baseline DIR       also measure the smarthold checkout in DIR (built: npm ci), as rows
+                       "baseline" and "baseline-noscan": an A/B of a change in one run`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -65,6 +67,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: join(root, 'bench', 'results') },
     name: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -104,6 +107,27 @@ const ALL_SUBJECTS = [
   },
 ];
 
+// Another smarthold checkout (--baseline): the same peer, started from that tree.
+const baseline = opt.baseline
+  ? {
+      ...smarthold,
+      name: 'smarthold-baseline',
+      check: (o) => smarthold.check({ ...o, root: opt.baseline }),
+      start: (o) => smarthold.start({ ...o, root: opt.baseline }),
+    }
+  : undefined;
+if (baseline) {
+  ALL_SUBJECTS.push(
+    { id: 'baseline', label: 'smarthold baseline (scans every message)', peer: baseline, variant: 'scan' },
+    {
+      id: 'baseline-noscan',
+      label: 'smarthold baseline ("no scan needed")',
+      peer: baseline,
+      variant: 'noscan',
+    },
+  );
+}
+
 function pick(list, csv, what) {
   if (!csv) return list;
   const ids = csv
@@ -126,6 +150,8 @@ async function main() {
   keepTempDirs(opt.keep);
   const scenarios = pick(ALL_SCENARIOS, opt.scenarios, 'scenario');
   let subjects = pick(ALL_SUBJECTS, opt.peers, 'peer');
+  if (baseline && opt.peers)
+    subjects.push(...ALL_SUBJECTS.filter((x) => x.peer === baseline && !subjects.includes(x)));
   const tools = postfix.tools();
   if (!tools.smtpSource || !tools.smtpSink) {
     log("bench: smtp-source and smtp-sink (from Debian's postfix package) are needed as client and sink.");
@@ -252,6 +278,12 @@ async function main() {
     ['smarthold', 'haraka', 'smarthold / Haraka'],
     ['smarthold-noscan', 'postfix', 'smarthold no-scan / Postfix'],
     ['smarthold-noscan', 'smarthold', 'no-scan / scan (what skipping the scan saves)'],
+    ...(baseline
+      ? [
+          ['smarthold', 'baseline', 'smarthold / baseline'],
+          ['smarthold-noscan', 'baseline-noscan', 'no-scan: smarthold / baseline'],
+        ]
+      : []),
   ];
   const meta = {
     date,

@@ -4,7 +4,16 @@ import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SmtpTestClient, dataBlock, queueIdOf, sendMail, startCaptureSink } from '@smarthold/core';
-import { cleanup, cli, config, freePort, startProcess, tmp, type Running } from './test-process.js';
+import {
+  cleanup,
+  cli,
+  config,
+  freePort,
+  spoolFile,
+  startProcess,
+  tmp,
+  type Running,
+} from './test-process.js';
 
 after(cleanup);
 
@@ -150,7 +159,7 @@ describe('damaged spool entries', () => {
     assert.equal(r.code, 250);
     await first.stop();
     const id = queueIdOf(r) ?? '';
-    const body = path.join(dir, 'var', 'spool', 'q', id.slice(-2), id);
+    const body = spoolFile(dir, id);
     truncateSync(body, 100);
     const sink = await startCaptureSink(port);
     const second = await startProcess(file);

@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig, openStore, queueIdOf, sendMail, startCaptureSink } from '@smarthold/core';
-import { MAIN, cleanup, cli, freePort, startProcess, tmp } from './test-process.js';
+import { MAIN, cleanup, cli, freePort, spoolFile, startProcess, tmp } from './test-process.js';
 
 after(cleanup);
 
@@ -62,8 +62,6 @@ async function send(port: number, to: string[], subject: string): Promise<string
   assert.ok(id);
   return id;
 }
-
-const spoolFile = (dir: string, id: string): string => path.join(dir, 'var', 'spool', 'q', id.slice(-2), id);
 
 /** Runs `smarthold queue list --json -c FILE | TAIL` in bash with pipefail. */
 function piped(file: string, tail: string): { status: number | null; stdout: string; stderr: string } {

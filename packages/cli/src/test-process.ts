@@ -12,11 +12,17 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Spool } from '@smarthold/core';
 
 export const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const dirs: string[] = [];
 
 /** A new temporary directory, removed by {@link cleanup}. */
+/** The single spool file of a message of the instance whose config `config()` wrote in `dir`. */
+export function spoolFile(dir: string, id: string): string {
+  return new Spool(path.join(dir, 'var', 'spool')).pathOf(id);
+}
+
 export function tmp(): string {
   const d = mkdtempSync(path.join(os.tmpdir(), 'smarthold-cli-'));
   dirs.push(d);

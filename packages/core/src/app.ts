@@ -151,9 +151,17 @@ async function assemble(
         health: async () => ({ ok: true, detail: { queue: await store.counts() } }),
       })
     : undefined;
-  // Assigned once delivery is built below; the committer's kick is a no-op until then.
+  // Assigned once delivery is built below; until then committed mail waits for its first poll.
   let scheduler: DeliveryScheduler | undefined = undefined;
-  const committer = new Committer(spool, store, clock, log, () => scheduler?.kick());
+  const committer = new Committer(spool, store, clock, log, {
+    reserve: () => scheduler?.reserve(),
+    committed: (queueId, reserved, claim, body) => {
+      scheduler?.committed(queueId, reserved, claim, body);
+    },
+    cancel: () => {
+      scheduler?.cancel();
+    },
+  });
   let httpPort = 0;
   // Until the host is up, a failed start must still close the HTTP app (its teardown comes later).
   let host: PluginHost;

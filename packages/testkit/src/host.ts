@@ -157,7 +157,7 @@ export async function createTestHost(
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const committer = new Committer(opened.spool, opened.store, clock, log, () => undefined);
+  const committer = new Committer(opened.spool, opened.store, clock, log);
   return {
     host,
     config,

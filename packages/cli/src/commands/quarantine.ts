@@ -152,7 +152,7 @@ export async function openQuarantine(
     await migratePlugin(database.db, 'quarantine', migrations);
     // No kick: this process has no scheduler; the running instance polls the queue.
     const queue = createPluginQueue({ store, spool, clock: systemClock, kick: () => undefined });
-    const committer = new Committer(spool, store, systemClock, log, () => undefined);
+    const committer = new Committer(spool, store, systemClock, log);
     const service = new QuarantineService({
       config: cfg,
       // The plugin database is untyped (each plugin brings its tables); these are the quarantine's.

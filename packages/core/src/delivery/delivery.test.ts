@@ -95,3 +95,56 @@ describe('no next hop', () => {
     }
   });
 });
+
+describe('hand-off from receiving to delivery', () => {
+  /** Wraps the store's claim() to record which messages were found by a claim query. */
+  function claimedIds(t: TestSmarthold): Set<string> {
+    const ids = new Set<string>();
+    const store = t.app.store;
+    const claim = store.claim.bind(store);
+    store.claim = async (...args) => {
+      const got = await claim(...args);
+      for (const c of got) ids.add(c.queueId);
+      return got;
+    };
+    return ids;
+  }
+
+  test('with a free slot, new mail is delivered without a claim query, byte for byte', async () => {
+    const t = await startTestSmarthold();
+    try {
+      const claimed = claimedIds(t);
+      const body = `Subject: hand-off\r\n\r\n${'x'.repeat(3000)}\r\n`;
+      const r = await t.send('a@example.org', ['h1@example.net', 'h2@example.net'], body);
+      const id = queueIdOf(r) ?? '';
+      await t.waitForState(id, ['delivered']);
+      assert.equal(claimed.has(id), false, 'handed over at commit, not claimed');
+      const got = t.sink?.messages.find((m) => m.to.includes('h1@example.net'));
+      assert.ok(got);
+      assert.ok(got.raw.toString().endsWith(body), 'the body the sink got is the one sent');
+      assert.deepEqual([...got.to].sort(), ['h1@example.net', 'h2@example.net']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('with every slot busy, new mail waits and is claimed when a slot frees up', async () => {
+    const t = await startTestSmarthold({ config: { delivery: { concurrency: 1, poll_interval: '1h' } } });
+    try {
+      const claimed = claimedIds(t);
+      if (t.sink) t.sink.script = { dataDelayMs: 300 };
+      const first = queueIdOf(await t.send('a@example.org', ['s1@example.net'], MSG)) ?? '';
+      const second = queueIdOf(await t.send('a@example.org', ['s2@example.net'], MSG)) ?? '';
+      await t.waitForState(second, ['delivered'], 5000);
+      await t.waitForState(first, ['delivered'], 5000);
+      assert.equal(claimed.has(first), false, 'the first took the free slot at commit');
+      assert.equal(
+        claimed.has(second),
+        true,
+        'the second was claimed once the slot was free (no poll needed)',
+      );
+    } finally {
+      await t.stop();
+    }
+  });
+});

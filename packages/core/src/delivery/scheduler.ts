@@ -4,15 +4,19 @@
  * Claims due recipients from the store (a lease, so a crash mid-delivery is
  * retried after the lease runs out), hands each message to the transport,
  * and records per recipient: delivered, deferred (with the next attempt from
- * the retry policy) or bounced. New mail starts at once (kick); otherwise the
- * queue is polled. Ingress never calls it except to kick. Recipients that
+ * the retry policy) or bounced. New mail is handed over at commit when a slot
+ * is free (reserve/committed: leased in its own commit, body in memory);
+ * otherwise it is claimed when kicked or when a slot frees up, and the
+ * queue is polled for retries. Ingress never calls it (the committer does). Recipients that
  * fail for good are reported to the sender (one DSN per message and attempt,
  * queued before the failure is recorded and before the body leaves the
  * spool); delay warnings likewise, once per recipient (delivery/dsn.ts).
  */
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { PluginHost } from '../plugin/host.js';
+import type { CommitSink } from '../store/committer.js';
 import type { Spool } from '../store/spool.js';
 import type { Claim, QueueStore, RecipientUpdate } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
@@ -34,14 +38,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The reason recorded when a claimed message's body is gone. */
 const MISSING_BODY = 'message body missing from the spool';
 
-export class DeliveryScheduler {
+export class DeliveryScheduler implements CommitSink {
   private inFlight = 0;
+  /** Slots held for messages being committed (see reserve()). */
+  private reserved = 0;
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  private kicked = false;
+  private scheduled = false;
   private stopped = true;
   private ticking = false;
-  private again = false;
+  /** There may be due mail that no delivery has claimed yet. */
+  private wanted = false;
   private readonly dsn: DsnNotifier | undefined;
 
   constructor(
@@ -66,33 +73,70 @@ export class DeliveryScheduler {
     this.kick();
   }
 
-  /** Looks for due mail soon (coalesced). */
+  /** Says there may be due mail to claim: looks soon (coalesced), or when a slot frees up. */
   kick(): void {
-    if (this.stopped || this.kicked) return;
-    this.kicked = true;
+    this.wanted = true;
+    this.schedule();
+  }
+
+  private free(): number {
+    return this.opts.concurrency - this.inFlight - this.reserved;
+  }
+
+  /**
+   * Holds a delivery slot for a message being committed (CommitSink): the
+   * message is then committed leased until the returned time and handed over
+   * by committed(), with no claim query. Undefined when no slot is free (the
+   * message is then claimed like any other).
+   */
+  reserve(): number | undefined {
+    if (this.stopped || this.free() <= 0) return undefined;
+    this.reserved++;
+    return this.clock.now() + this.opts.leaseMs;
+  }
+
+  /** A message was committed (CommitSink). */
+  committed(_queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void {
+    if (reserved) this.reserved--;
+    if (!claim) {
+      this.kick();
+      return;
+    }
+    if (this.stopped) {
+      // Leased but not delivered: the next start releases the lease and delivers it.
+      return;
+    }
+    this.launch(claim, body);
+  }
+
+  /** A reserved slot's commit failed (CommitSink). */
+  cancel(): void {
+    this.reserved--;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.scheduled) return;
+    this.scheduled = true;
     setImmediate(() => {
-      this.kicked = false;
+      this.scheduled = false;
       void this.tick();
     });
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
+    if (this.ticking) return;
     this.ticking = true;
     try {
-      do {
-        this.again = false;
-        const free = this.opts.concurrency - this.inFlight;
-        if (free <= 0 || this.stopped) break;
+      // A kick while a claim is awaited sets `wanted` again, and the loop goes on.
+
+      while (this.wanted && !this.stopped) {
+        const free = this.free();
+        if (free <= 0) break; // `wanted` stays set: the next delivery to end looks again.
+        this.wanted = false;
         const claims = await this.store.claim(this.clock.now(), free, this.opts.leaseMs);
         for (const c of claims) this.launch(c);
-        if (claims.length === free) this.again = true;
-        // stop() may have run during the await above; TypeScript's narrowing cannot see that.
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
-      } while (this.again && !this.stopped && this.inFlight < this.opts.concurrency);
+        if (claims.length === free) this.wanted = true;
+      }
     } catch (err) {
       this.log.error({ err }, 'could not claim mail from the queue');
     } finally {
@@ -100,9 +144,9 @@ export class DeliveryScheduler {
     }
   }
 
-  private launch(claim: Claim): void {
+  private launch(claim: Claim, body?: Buffer): void {
     this.inFlight++;
-    const p = this.deliver(claim)
+    const p = this.deliver(claim, body)
       .catch((err: unknown) => {
         this.log.error(
           { err, queue_id: claim.queueId },
@@ -112,14 +156,15 @@ export class DeliveryScheduler {
       .finally(() => {
         this.inFlight--;
         this.running.delete(p);
-        this.kick();
+        if (this.wanted) this.schedule();
       });
     this.running.add(p);
   }
 
-  private async deliver(claim: Claim): Promise<void> {
+  /** One attempt; `body` is the message when ingress handed it over in memory (it is also in the spool). */
+  private async deliver(claim: Claim, body?: Buffer): Promise<void> {
     const now0 = this.clock.now();
-    if ((await this.spool.size(claim.queueId)) === undefined) {
+    if (body === undefined && (await this.spool.size(claim.queueId)) === undefined) {
       this.log.error({ queue_id: claim.queueId }, 'spool file missing; recipients bounced');
       // Report first: if that fails, the lease retries the whole claim (nothing was delivered).
       await this.dsn?.notify(
@@ -141,7 +186,8 @@ export class DeliveryScheduler {
       from: claim.sender,
       to: claim.recipients.map((r) => r.address),
       size: claim.size,
-      openBody: () => this.spool.open(claim.queueId),
+      openBody: () =>
+        body === undefined ? this.spool.open(claim.queueId) : Readable.from([body], { objectMode: false }),
     });
     const now = this.clock.now();
     let updates: Mutable<RecipientUpdate>[] = [];

@@ -27,7 +27,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
   const logged: string[] = [];
   const log = createLogger({ level: 'warn', destination: { write: (s: string) => logged.push(s) } });
   const spool = new Spool(path.join(dir, 'spool'));
-  return { spool, committer: new Committer(spool, store, systemClock, log, () => undefined), logged };
+  return { spool, committer: new Committer(spool, store, systemClock, log), logged };
 }
 
 const RAW = `Subject: offer\r\nTo: <a@example.net>\r\n\r\n${'a campaign body line\r\n'.repeat(1000)}`;

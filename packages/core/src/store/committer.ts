@@ -20,7 +20,28 @@ import type { SubmitMessage } from '../plugin/api.js';
 import { newQueueId } from '../util/queue-id.js';
 import type { Clock } from '../util/clock.js';
 import type { Spool, SpoolWriter } from './spool.js';
-import type { NewMessage, QueueStore } from './types.js';
+import type { Claim, NewMessage, QueueStore } from './types.js';
+
+/**
+ * Where committed mail goes next: the delivery scheduler. A message with
+ * active recipients is handed over directly when a delivery slot is free,
+ * leased in its own commit, with its body when the writer kept it in memory.
+ */
+export interface CommitSink {
+  /** Holds a delivery slot for a message about to be committed; the lease end, or undefined when none is free. */
+  reserve(): number | undefined;
+  /** After the commit: `claim` is set when a slot was reserved and the message has active recipients. */
+  committed(queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void;
+  /** Gives back a reserved slot whose commit failed. */
+  cancel(): void;
+}
+
+/** A sink that delivers nothing (tools that only queue: the CLI, tests). */
+export const NO_DELIVERY: CommitSink = {
+  reserve: () => undefined,
+  committed: () => undefined,
+  cancel: () => undefined,
+};
 
 export class Committer {
   constructor(
@@ -28,22 +49,26 @@ export class Committer {
     private readonly queue: QueueStore,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly onCommitted: (queueId: string) => void,
+    private readonly sink: CommitSink = NO_DELIVERY,
   ) {}
 
   /** Commits a spooled body (already finished) and its records. Durable when it resolves. */
   async commit(writer: SpoolWriter, message: NewMessage): Promise<void> {
     await writer.commit();
+    const active = message.recipients.some((r) => r.state === 'active');
+    const leaseUntil = active ? this.sink.reserve() : undefined;
+    let claim: Claim | undefined;
     try {
-      await this.queue.commit(message);
+      claim = await this.queue.commit(leaseUntil === undefined ? message : { ...message, leaseUntil });
     } catch (err) {
+      if (leaseUntil !== undefined) this.sink.cancel();
       await this.spool.remove(message.queueId).catch(() => undefined);
       throw err;
     }
     if (message.recipients.every((r) => r.state === 'discarded')) {
       await this.spool.remove(message.queueId).catch(() => undefined);
     }
-    this.onCommitted(message.queueId);
+    this.sink.committed(message.queueId, leaseUntil !== undefined, claim, writer.body);
     if (message.recipients.length && message.recipients.every((r) => r.state === 'hold')) {
       await this.shareHeld(message.queueId);
     }

@@ -27,6 +27,8 @@ export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger)
       { count: leases },
       'released delivery leases of a process that stopped mid-delivery; those recipients are retried now (a duplicate is possible, a loss is not)',
     );
+  const moved = spool.relocateMisplaced();
+  if (moved) log.info({ count: moved }, 'moved spool files into the directories this version uses');
   const temps = spool.sweepTemp();
   if (temps.length) log.info({ count: temps.length }, 'removed unacknowledged temp spool files');
   const committed = spool.listEntries();

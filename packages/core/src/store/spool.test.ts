@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { isSmartholdError } from '../errors.js';
 import { newQueueId } from '../util/queue-id.js';
-import { Spool } from './spool.js';
+import { DirSyncer, Spool } from './spool.js';
 
 /** A spool in a fresh temp directory, removed after the test. */
 function tempSpool(t: TestContext): Spool {
@@ -264,4 +273,90 @@ test('listCommitted() lists each id once in either form and never the bodies', a
   const entries = spool.listEntries();
   assert.deepEqual(entries.get(shared), { single: false, head: true, body: true });
   assert.deepEqual(entries.get(single), { single: true, head: false, body: false });
+});
+
+test('a small body is kept in memory by its writer; a large one is not', async (t) => {
+  const spool = tempSpool(t);
+  const small = bodyOf(10_000);
+  const w = await spool.create(newQueueId());
+  await w.write(small.subarray(0, 4000));
+  await w.write(small.subarray(4000));
+  assert.equal(w.body, undefined, 'not before finish()');
+  await w.finish();
+  assert.deepEqual(w.body, small);
+  assert.deepEqual(await readAll(w.open()), small);
+  assert.deepEqual(readFileSync(spool.pathOf(w.queueId)), small, 'and on disk');
+  const big = bodyOf(600_000);
+  const wb = await spool.create(newQueueId());
+  for (let i = 0; i < big.length; i += 100_000) await wb.write(big.subarray(i, i + 100_000));
+  await wb.finish();
+  assert.equal(wb.body, undefined);
+  assert.deepEqual(await readAll(wb.open()), big);
+});
+
+test('a body is written under its final name; abort removes it before commit, never after', async (t) => {
+  const spool = tempSpool(t);
+  const w = await spool.create(newQueueId());
+  await w.write(bodyOf(100));
+  await w.finish();
+  assert.ok(existsSync(spool.pathOf(w.queueId)));
+  await w.abort();
+  assert.ok(!existsSync(spool.pathOf(w.queueId)), 'aborted before commit: gone');
+  const c = await spool.create(newQueueId());
+  await c.write(bodyOf(100));
+  await c.finish();
+  await c.commit();
+  await c.abort();
+  assert.ok(existsSync(spool.pathOf(c.queueId)), 'committed: the queue owns it');
+  assert.deepEqual(readdirSync(spool.tmpDir), []);
+});
+
+test('messages arriving together share a q/ subdirectory', () => {
+  const now = Math.floor(Date.now() / 961) * 961; // the start of a 961 ms step
+  const a = newQueueId(now);
+  const b = newQueueId(now + 1);
+  assert.equal(path.dirname(new Spool(os.tmpdir()).pathOf(a)).slice(-2), a.slice(5, 7));
+  assert.equal(a.slice(5, 7), b.slice(5, 7));
+});
+
+test('start-up moves spool files from the old layout (last two characters) to the new one', async (t) => {
+  const spool = tempSpool(t);
+  const raw = bodyOf(500);
+  let id = newQueueId();
+  while (id.slice(-2) === id.slice(5, 7)) id = newQueueId(); // one in 961 would already be in place
+  const old = path.join(spool.queueDir, id.slice(-2));
+  mkdirSync(old, { recursive: true });
+  writeFileSync(path.join(old, id), raw);
+  writeFileSync(path.join(old, `${id}.h`), raw.subarray(0, 10));
+  assert.equal(spool.relocateMisplaced(), 2);
+  assert.deepEqual(await readAll(spool.open(id)), raw);
+  assert.ok(existsSync(`${spool.pathOf(id)}.h`));
+  assert.equal(spool.relocateMisplaced(), 0, 'nothing left to move');
+});
+
+test('directory fsyncs: requests during one in flight share the next, which starts after them', async () => {
+  const started: string[] = [];
+  let release: (() => void) | undefined;
+  const syncer = new DirSyncer((dir) => {
+    started.push(dir);
+    return new Promise<void>((r) => (release = r));
+  });
+  const first = syncer.sync('/q/AB');
+  const second = syncer.sync('/q/AB');
+  const third = syncer.sync('/q/AB');
+  assert.equal(started.length, 1, 'one fsync in flight');
+  let secondDone = false;
+  void second.then(() => (secondDone = true));
+  release?.();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(secondDone, false, 'a request made during an fsync waits for the next one');
+  assert.equal(started.length, 2, 'the next one started once the first ended, for both waiting requests');
+  release?.();
+  await Promise.all([second, third]);
+  assert.equal(started.length, 2);
+  const other = syncer.sync('/q/CD');
+  assert.equal(started.length, 3, 'another directory does not wait');
+  release?.();
+  await other;
 });

@@ -1,10 +1,13 @@
 /**
  * store/spool.ts — message bodies as files.
  *
- * A body is streamed to spool/tmp/ID, fsync'd, then renamed to
- * spool/q/XY/ID and the directory fsync'd, so a body that exists under q/ is
- * whole. The queue database refers to bodies by queue id; this module knows
- * nothing about recipients or states.
+ * A body is streamed straight to spool/q/XY/ID and fsync'd, and so is its
+ * directory; only then does the queue database commit make it a message. A
+ * file under q/ that no pending message refers to is a leftover (of a crash
+ * before that commit, so never acknowledged, or after the last delivery) and
+ * start-up removes it. The queue database refers to bodies by queue id; this
+ * module knows nothing about recipients or states. A small body (one write)
+ * is also kept in memory by its writer, for the hooks and the first delivery.
  *
  * Shared bodies. Spam campaigns send one body to many recipients in separate
  * transactions, each with its own header block; held for weeks, those copies
@@ -40,7 +43,16 @@
  * repair the spool at start-up (store/recover.ts does, with the methods here).
  */
 import { randomUUID, createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -54,13 +66,19 @@ export interface SpoolWriter {
   write(chunk: Buffer): Promise<void>;
   /** Bytes written so far. */
   readonly size: number;
-  /** Flushes to disk (fsync); after this the temp file is whole. */
+  /** Flushes to disk (fsync); after this the file is whole. */
   finish(): Promise<void>;
-  /** Reads the temp file back (for hooks, before commit). */
+  /**
+   * After finish(): the whole body, when it was small enough to be written in
+   * one piece (it is then kept for the hooks and the first delivery attempt
+   * instead of being read back); otherwise undefined.
+   */
+  readonly body: Buffer | undefined;
+  /** Reads the body back (for hooks, before commit). */
   open(): Readable;
-  /** Makes the body durable under its final name. */
+  /** Waits until the body's directory entry is durable too; after this, abort() leaves the file. */
   commit(): Promise<void>;
-  /** Removes the temp file. Safe to call more than once. */
+  /** Removes the file unless committed. Safe to call more than once. */
   abort(): Promise<void>;
 }
 
@@ -83,6 +101,16 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 /** A canonical body removed under a share is written again at most this many times. */
 const LINK_TRIES = 3;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The q/ subdirectory of a queue id: characters 6 and 7 of its time part,
+ * which change every 961 ms and cycle through 961 names in about 15 minutes.
+ * Messages arriving together share a directory, and so its fsync
+ * (DirSyncer); over time they spread over all 961.
+ */
+export function subdirOf(queueId: string): string {
+  return queueId.slice(5, 7);
+}
 
 interface Names {
   readonly dir: string;
@@ -108,6 +136,52 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Group commit for directory fsyncs: a request is answered by an fsync that
+ * starts after it (its entry was made before), so requests that arrive while
+ * one is in flight share the next one. New bodies of the same second share a
+ * directory (Spool.pathOf), so concurrent messages need one fsync between them.
+ */
+export class DirSyncer {
+  /** @param fsync how one directory is fsync'd (injectable for tests). */
+  constructor(private readonly fsync: (dir: string) => Promise<void> = fsyncDir) {}
+
+  private readonly dirs = new Map<
+    string,
+    { inFlight?: Promise<void> | undefined; next?: Promise<void> | undefined }
+  >();
+
+  sync(dir: string): Promise<void> {
+    let s = this.dirs.get(dir);
+    if (!s) {
+      s = {};
+      this.dirs.set(dir, s);
+    }
+    if (!s.inFlight) return this.start(dir, s);
+    const entry = s;
+    const inFlight = s.inFlight;
+    entry.next ??= inFlight
+      .catch(() => undefined)
+      .then(() => {
+        entry.next = undefined;
+        return this.start(dir, entry);
+      });
+    return entry.next;
+  }
+
+  private start(
+    dir: string,
+    s: { inFlight?: Promise<void> | undefined; next?: Promise<void> | undefined },
+  ): Promise<void> {
+    const p = this.fsync(dir).finally(() => {
+      if (s.inFlight === p) s.inFlight = undefined;
+      if (!s.inFlight && !s.next && this.dirs.get(dir) === s) this.dirs.delete(dir);
+    });
+    s.inFlight = p;
+    return p;
   }
 }
 
@@ -260,6 +334,7 @@ export class Spool {
   private readonly creating = new Map<string, Promise<void>>();
   /** Queue subdirectories known to exist durably (they are never removed). */
   private readonly madeDirs = new Set<string>();
+  private readonly dirSync = new DirSyncer();
 
   constructor(readonly root: string) {
     this.tmpDir = path.join(root, 'tmp');
@@ -273,7 +348,7 @@ export class Spool {
   /** The final path of a body (its single-file form). */
   pathOf(queueId: string): string {
     if (!isQueueId(queueId)) throw new Error(`not a queue id: ${queueId}`);
-    return path.join(this.queueDir, queueId.slice(-2), queueId);
+    return path.join(this.queueDir, subdirOf(queueId), queueId);
   }
 
   /** Where the canonical body with this sha256 (hex) lives. */
@@ -287,21 +362,36 @@ export class Spool {
     return { dir: path.dirname(single), single, head: `${single}.h`, body: `${single}.b` };
   }
 
-  /** Starts writing a body. */
+  /**
+   * Starts writing a body, straight under its final name: until the queue
+   * database refers to it, a body there is a leftover that start-up removes,
+   * so no temp name and rename are needed.
+   */
   async create(queueId: string): Promise<SpoolWriter> {
-    const tmp = path.join(this.tmpDir, queueId);
     const finalPath = this.pathOf(queueId);
-    const fh: FileHandle = await open(tmp, 'wx', 0o600);
+    const dir = path.dirname(finalPath);
+    // Queue subdirectories are never removed: make each durable once per process.
+    if (!this.madeDirs.has(dir)) {
+      await mkdirDurable(dir);
+      this.madeDirs.add(dir);
+    }
+    const fh: FileHandle = await open(finalPath, 'wx', 0o600);
+    const dirSync = this.dirSync;
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    let flushed = false;
     let closed = false;
+    let committed = false;
+    let whole: Buffer | undefined;
+    let dirSynced: Promise<void> | undefined;
     const flush = async (): Promise<void> => {
       if (!pendingBytes) return;
       const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
-      await fh.write(buf, 0, buf.length);
+      flushed = true;
+      await writeAll(fh, buf);
     };
     const close = async (): Promise<void> => {
       if (!closed) {
@@ -314,6 +404,9 @@ export class Spool {
       get size() {
         return size;
       },
+      get body() {
+        return whole;
+      },
       async write(chunk) {
         size += chunk.length;
         pending.push(chunk);
@@ -321,24 +414,31 @@ export class Spool {
         if (pendingBytes >= WRITE_BATCH) await flush();
       },
       async finish() {
-        await flush();
-        await fh.sync();
-        await close();
-      },
-      open: () => createReadStream(tmp),
-      commit: async () => {
-        const dir = path.dirname(finalPath);
-        // Queue subdirectories are never removed: make each durable once per process.
-        if (!this.madeDirs.has(dir)) {
-          await mkdirDurable(dir);
-          this.madeDirs.add(dir);
+        if (!flushed) {
+          whole = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+          pending = [whole];
         }
-        await rename(tmp, finalPath);
-        await fsyncDir(dir);
+        await flush();
+        // The directory entry is made durable meanwhile (hooks run); commit() waits for it.
+        dirSynced = dirSync.sync(dir);
+        dirSynced.catch(() => undefined);
+        try {
+          await fh.sync();
+        } finally {
+          await close();
+        }
+      },
+      open: () =>
+        whole === undefined ? createReadStream(finalPath) : Readable.from([whole], { objectMode: false }),
+      commit: async () => {
+        if (dirSynced === undefined) throw new Error('SpoolWriter.commit() before finish()');
+        await dirSynced;
+        committed = true;
       },
       async abort() {
         await close().catch(() => undefined);
-        await rm(tmp, { force: true });
+        // Once committed the body belongs to the queue: only the queue removes it.
+        if (!committed) await unlinkIfThere(finalPath);
       },
     };
   }
@@ -459,6 +559,38 @@ export class Spool {
     const names = readdirSync(this.tmpDir);
     for (const n of names) rmSync(path.join(this.tmpDir, n), { force: true });
     return names;
+  }
+
+  /**
+   * Moves spool files found in another q/ subdirectory than subdirOf() names
+   * (a spool written by a version that placed them by the id's last two
+   * characters) to where this version looks for them. Start-up only, before
+   * anything else reads the spool. Returns how many names moved.
+   */
+  relocateMisplaced(): number {
+    let moved = 0;
+    const touched = new Set<string>();
+    for (const sub of readdirSync(this.queueDir)) {
+      for (const n of readdirSync(path.join(this.queueDir, sub))) {
+        const id = n.endsWith('.h') || n.endsWith('.b') ? n.slice(0, -2) : n;
+        if (!isQueueId(id) || subdirOf(id) === sub) continue;
+        const target = path.join(this.queueDir, subdirOf(id));
+        mkdirSync(target, { recursive: true });
+        renameSync(path.join(this.queueDir, sub, n), path.join(target, n));
+        touched.add(target).add(path.join(this.queueDir, sub));
+        moved++;
+      }
+    }
+    if (touched.size) touched.add(this.queueDir);
+    for (const d of touched) {
+      const fd = openSync(d, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return moved;
   }
 
   /** Every committed message's queue id, once whatever its form. */

@@ -27,6 +27,12 @@ export interface DueRow {
   arrival_time: number;
 }
 
+/** A message in the commit queue; `ids` is filled in when it is written. */
+interface Committing {
+  readonly message: NewMessage;
+  ids: number[];
+}
+
 interface Waiter<T> {
   readonly item: T;
   resolve(): void;
@@ -61,12 +67,7 @@ class GroupWriter<T> {
       this.db.transaction(fn)();
       return;
     }
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.transaction(fn)();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    unsynced(this.db, fn);
   }
 
   submit(item: T): Promise<void> {
@@ -151,6 +152,30 @@ class GroupWriter<T> {
   }
 }
 
+/** Prepared `PRAGMA synchronous` statements per connection (db.pragma() prepares one per call). */
+const syncPragmas = new WeakMap<
+  Database.Database,
+  { normal: Database.Statement; full: Database.Statement }
+>();
+
+/**
+ * Runs `fn` in a transaction with synchronous=NORMAL (no fsync by SQLite), then
+ * puts synchronous=FULL back for the connection's other users (Kysely).
+ */
+function unsynced(db: Database.Database, fn: () => void): void {
+  let p = syncPragmas.get(db);
+  if (!p) {
+    p = { normal: db.prepare('PRAGMA synchronous = NORMAL'), full: db.prepare('PRAGMA synchronous = FULL') };
+    syncPragmas.set(db, p);
+  }
+  p.normal.run();
+  try {
+    db.transaction(fn)();
+  } finally {
+    p.full.run();
+  }
+}
+
 const DUE = `('active','deferred')`;
 const PENDING = `('active','deferred','hold')`;
 
@@ -164,7 +189,7 @@ export class HotPath {
   private readonly updDue: Database.Statement;
   private readonly selStates: Database.Statement;
   private readonly cntPending: Database.Statement;
-  private readonly commits: GroupWriter<NewMessage>;
+  private readonly commits: GroupWriter<Committing>;
   private readonly updates: GroupWriter<{ u: RecipientUpdate; now: number }>;
 
   /**
@@ -181,7 +206,7 @@ export class HotPath {
     );
     this.insRecipient = db.prepare(
       `INSERT INTO recipients (queue_id, address, state, attempts, next_attempt_at, lease_until, delay_reason, relay, dsn, updated_at)
-       VALUES (?, ?, ?, 0, ?, 0, ?, '', '', ?)`,
+       VALUES (?, ?, ?, 0, ?, ?, ?, '', '', ?)`,
     );
     this.selDue = db.prepare(
       `SELECT r.id, r.address, r.attempts, r.delay_warned_at, m.queue_id, m.sender, m.size, m.arrival_time
@@ -202,8 +227,8 @@ export class HotPath {
       .pluck();
     this.commits = new GroupWriter(
       db,
-      (m) => {
-        this.writeMessage(m);
+      (c) => {
+        c.ids = this.writeMessage(c.message);
       },
       syncWal,
     );
@@ -218,7 +243,8 @@ export class HotPath {
     );
   }
 
-  private writeMessage(m: NewMessage): void {
+  /** Inserts a message and its recipients; returns the recipients' row ids, in order. */
+  private writeMessage(m: NewMessage): number[] {
     this.insMessage.run(
       m.queueId,
       m.arrivalTime,
@@ -231,9 +257,18 @@ export class HotPath {
       JSON.stringify(m.results),
       JSON.stringify(m.trace),
     );
-    for (const r of m.recipients) {
-      this.insRecipient.run(m.queueId, r.address, r.state, m.arrivalTime, r.reason ?? '', m.arrivalTime);
-    }
+    return m.recipients.map(
+      (r) =>
+        this.insRecipient.run(
+          m.queueId,
+          r.address,
+          r.state,
+          m.arrivalTime,
+          r.state === 'active' ? (m.leaseUntil ?? 0) : 0,
+          r.reason ?? '',
+          m.arrivalTime,
+        ).lastInsertRowid as number,
+    );
   }
 
   private writeUpdate(u: RecipientUpdate, now: number): void {
@@ -250,9 +285,14 @@ export class HotPath {
     );
   }
 
-  /** Durable when it resolves; shares its transaction with commits of the same turn. */
-  commit(m: NewMessage): Promise<void> {
-    return this.commits.submit(m);
+  /**
+   * Durable when it resolves; shares its transaction with commits of the same
+   * turn. Resolves to the recipients' row ids, in the order given.
+   */
+  async commit(m: NewMessage): Promise<number[]> {
+    const c: Committing = { message: m, ids: [] };
+    await this.commits.submit(c);
+    return c.ids;
   }
 
   /** Durable when it resolves; shares its transaction with updates of the same turn. */
@@ -270,15 +310,10 @@ export class HotPath {
     await this.idle();
     // A lease need not survive a crash (start-up clears every lease): no fsync for it. A later
     // synchronous=FULL commit syncs the WAL up to and including this one, so order is kept.
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.transaction(() => {
-        const due = this.selDue.all(now, now, rows) as DueRow[];
-        for (const id of pick(due)) this.setLease.run(leaseUntil, id);
-      })();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    unsynced(this.db, () => {
+      const due = this.selDue.all(now, now, rows) as DueRow[];
+      for (const id of pick(due)) this.setLease.run(leaseUntil, id);
+    });
   }
 
   states(queueId: string): Map<number, RecipientState> {

@@ -133,8 +133,14 @@ export class SqliteQueueStore implements QueueStore {
     return this.hotPath;
   }
 
-  async commit(m: NewMessage): Promise<void> {
-    await this.hot.commit(m);
+  async commit(m: NewMessage): Promise<Claim | undefined> {
+    const ids = await this.hot.commit(m);
+    if (m.leaseUntil === undefined) return undefined;
+    const recipients = m.recipients.flatMap((r, i) =>
+      r.state === 'active' ? [{ id: ids[i] as number, address: r.address, attempts: 0 }] : [],
+    );
+    if (!recipients.length) return undefined;
+    return { queueId: m.queueId, sender: m.sender, size: m.size, arrivalTime: m.arrivalTime, recipients };
   }
 
   async claim(now: number, limit: number, leaseMs: number): Promise<Claim[]> {

@@ -43,6 +43,13 @@ export interface NewMessage {
   readonly results: readonly ResultRecord[];
   readonly trace: readonly TraceEntry[];
   readonly recipients: readonly NewRecipient[];
+  /**
+   * When set, the active recipients are committed already leased until then
+   * and {@link QueueStore.commit} returns them as a claim: the hand-off from
+   * receiving to a delivery slot kept free for the message, without a claim
+   * query. A crash before delivery is covered as for any lease.
+   */
+  readonly leaseUntil?: number;
 }
 
 /** A claimed recipient, to be delivered. */
@@ -111,8 +118,12 @@ export interface MessageDetail extends MessageRecord {
 export interface QueueStore {
   /** Creates tables or migrates them. */
   init(): Promise<void>;
-  /** Records a message whose body is committed in the spool. Durable when it resolves. */
-  commit(message: NewMessage): Promise<void>;
+  /**
+   * Records a message whose body is committed in the spool. Durable when it
+   * resolves. With `message.leaseUntil`, resolves to the claim of its active
+   * recipients (undefined when it has none).
+   */
+  commit(message: NewMessage): Promise<Claim | undefined>;
   /** Claims up to `limit` messages with recipients due at `now`, leasing them until now+leaseMs. */
   claim(now: number, limit: number, leaseMs: number): Promise<Claim[]>;
   /**
