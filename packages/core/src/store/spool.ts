@@ -415,8 +415,9 @@ export class Spool {
       },
       async finish() {
         if (!flushed) {
-          whole = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-          pending = [whole];
+          const all = Buffer.concat(pending, pendingBytes);
+          whole = all;
+          pending = [all];
         }
         await flush();
         // The directory entry is made durable meanwhile (hooks run); commit() waits for it.
