@@ -5,11 +5,17 @@
  * of synchronous work shows up there, while time the machine spent on other
  * processes (a loaded CI host) does not, so the check measures our code, not
  * the machine.
+ *
+ * Through the worker threads (the plugin's default) the main thread only reads
+ * the message and hands it over. There the CPU time of the main thread alone
+ * is measured (Linux schedstat; process.cpuUsage() would count the worker's
+ * CPU too, and event-loop utilization counts time the thread waits for a core).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { DEFAULT_THRESHOLD } from './config.js';
-import { createBayesScanner } from './index.js';
+import { createBayesScanner, SHIPPED_MODEL, startBayesWorkers } from './index.js';
 import { scanMessage } from './test-messages.js';
 
 /** About 1 MB: a plain-text part, an HTML part and a base64 text part. */
@@ -87,4 +93,55 @@ it('scanning a 1 MB message never blocks the event loop for more than 50 ms', as
     maxGap < 50,
     `${maxGap.toFixed(1)} ms of CPU between two probe ticks (scan took ${verdict.durationMs} ms, ${ticks} ticks)`,
   );
+});
+
+/** CPU time of the calling thread in ms (Linux: /proc/thread-self/schedstat), or undefined elsewhere. */
+function threadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+it('through a worker, scanning a 1 MB message costs the main thread little CPU', async (t) => {
+  if (threadCpuMs() === undefined) {
+    t.skip('needs /proc/thread-self/schedstat (Linux) to measure one thread');
+    return;
+  }
+  const raw = megabyteMessage();
+  const inProcess = await createBayesScanner({ threshold: DEFAULT_THRESHOLD, maxScanBytes: 1024 * 1024 });
+  await inProcess.scan(scanMessage(raw));
+  let before = threadCpuMs() ?? 0;
+  await inProcess.scan(scanMessage(raw));
+  const inProcessMs = (threadCpuMs() ?? 0) - before;
+
+  const scanner = await startBayesWorkers({
+    workers: 1,
+    threshold: DEFAULT_THRESHOLD,
+    maxScanBytes: 1024 * 1024,
+    modelPath: SHIPPED_MODEL,
+  });
+  try {
+    await scanner.scan(scanMessage(raw)); // warm up the worker's JIT
+    let last = threadCpuMs() ?? 0;
+    let maxGap = 0;
+    const probe = setInterval(() => {
+      const now = threadCpuMs() ?? 0;
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 5);
+    before = threadCpuMs() ?? 0;
+    const verdict = await scanner.scan(scanMessage(raw));
+    const mainMs = (threadCpuMs() ?? 0) - before;
+    clearInterval(probe);
+    assert.ok(verdict.durationMs > 0);
+    assert.ok(maxGap < 50, `${maxGap.toFixed(1)} ms of main-thread CPU between two probe ticks`);
+    assert.ok(
+      mainMs < inProcessMs / 4,
+      `main thread: ${mainMs.toFixed(1)} ms of CPU through the worker, ${inProcessMs.toFixed(1)} ms in-process`,
+    );
+  } finally {
+    await scanner.close();
+  }
 });

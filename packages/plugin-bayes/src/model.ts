@@ -194,6 +194,16 @@ export async function loadLocal(path: string): Promise<TokenCounts> {
   }
 }
 
+/**
+ * Loads a model and, when `localPath` is given, the local layer on top of it
+ * (a missing layer file is an empty layer).
+ */
+export async function loadLayered(modelPath: string, localPath?: string): Promise<LayeredModel> {
+  const { counts, info } = await loadModel(modelPath);
+  const local = localPath === undefined ? new TokenCounts() : await loadLocal(localPath);
+  return new LayeredModel(counts, local, info);
+}
+
 /** Writes a file atomically: temp file, fsync, rename over the target, fsync of the directory. */
 export async function writeAtomic(path: string, data: string): Promise<void> {
   const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);

@@ -7,10 +7,15 @@
  * whole path without real spam. Rules here only read; no rule adds headers or
  * changes the message.
  */
-import { GTUBE, type ScanRule } from '@smarthold/core';
+import type { ScanRule } from '@smarthold/core';
 import type { Classification } from './classifier.js';
 
-export { GTUBE };
+/**
+ * The GTUBE test string, as @smarthold/core exports it (worker.test.ts checks
+ * they are equal). Kept here so that the worker thread, which loads this file,
+ * does not load the core package for one constant.
+ */
+export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');
 
 /** Score of the GTUBE rule: far above any threshold. */

@@ -1,12 +1,13 @@
 /**
  * yield.ts — cooperative scheduling for CPU-bound scanning work.
  *
- * A scan runs on the main thread. To keep one large message from blocking the
- * event loop (SMTP sessions, timers, HTTP), long loops call `tick()` between
- * bounded units of work; once the current slice has run for `budgetMs`, tick()
- * waits for the next turn of the event loop (setImmediate), so pending I/O and
- * timers run first. It does not split work itself: callers keep each unit small
- * (see CHUNK_CHARS).
+ * A scan runs on the main thread (`workers = 0`, createBayesScanner) or in a
+ * worker thread. To keep one large message from blocking the main event loop
+ * (SMTP sessions, timers, HTTP), or in a worker the scans queued behind it,
+ * long loops call `tick()` between bounded units of work; once the current
+ * slice has run for `budgetMs`, tick() waits for the next turn of the event
+ * loop (setImmediate), so pending I/O and timers run first. It does not split
+ * work itself: callers keep each unit small (see CHUNK_CHARS).
  */
 
 /** Largest piece of text processed between two ticks (characters). */

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_PARAMS, type ClassifierParams } from '../classifier.js';
 import { TokenCounts, writeAtomic, type ModelInfo } from '../model.js';
-import { messageTokens } from '../scanner.js';
+import { messageTokens } from '../engine.js';
 import { DEFAULT_TOKENIZER, type TokenizerOptions } from '../tokenize.js';
 import { Yielder } from '../yield.js';
 import { corpusVersion, loadSet, TRAINING_SETS, type CorpusMessage } from './corpus.js';
