@@ -5,7 +5,7 @@
  * Every accepted message costs a commit, a claim and an update. Through
  * Kysely each query was compiled and prepared again, and each commit was its
  * own transaction with its own fsync (synchronous=FULL). Here the statements
- * are prepared once, and commits (and delivery updates) that arrive in the
+ * are prepared once, and commits and delivery updates that arrive in the
  * same turn of the event loop are written in one transaction: one fsync for
  * all of them, and every caller's promise resolves only after it. If a batch
  * fails, its items are retried one by one so one bad item cannot fail the
@@ -27,11 +27,10 @@ export interface DueRow {
   arrival_time: number;
 }
 
-/** A message in the commit queue; `ids` is filled in when it is written. */
-interface Committing {
-  readonly message: NewMessage;
-  ids: number[];
-}
+/** An item of the group commit: a new message (`ids` filled in when written) or a delivery result. */
+type Write =
+  | { readonly kind: 'commit'; readonly message: NewMessage; ids: number[] }
+  | { readonly kind: 'update'; readonly u: RecipientUpdate; readonly now: number };
 
 interface Waiter<T> {
   readonly item: T;
@@ -189,8 +188,8 @@ export class HotPath {
   private readonly updDue: Database.Statement;
   private readonly selStates: Database.Statement;
   private readonly cntPending: Database.Statement;
-  private readonly commits: GroupWriter<Committing>;
-  private readonly updates: GroupWriter<{ u: RecipientUpdate; now: number }>;
+  /** Commits and delivery results, in one transaction and one WAL fsync per group. */
+  private readonly writes: GroupWriter<Write>;
 
   /**
    * `syncWal` fsyncs the database's WAL file off the event loop; without it
@@ -225,19 +224,13 @@ export class HotPath {
     this.cntPending = db
       .prepare(`SELECT count(*) FROM recipients WHERE queue_id = ? AND state IN ${PENDING}`)
       .pluck();
-    this.commits = new GroupWriter(
-      db,
-      (c) => {
-        c.ids = this.writeMessage(c.message);
-      },
-      syncWal,
-    );
     // Delivery results are fsync'd too: the spool body is removed right after, and a
     // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
-    this.updates = new GroupWriter(
+    this.writes = new GroupWriter(
       db,
-      ({ u, now }) => {
-        this.writeUpdate(u, now);
+      (w) => {
+        if (w.kind === 'commit') w.ids = this.writeMessage(w.message);
+        else this.writeUpdate(w.u, w.now);
       },
       syncWal,
     );
@@ -290,14 +283,14 @@ export class HotPath {
    * turn. Resolves to the recipients' row ids, in the order given.
    */
   async commit(m: NewMessage): Promise<number[]> {
-    const c: Committing = { message: m, ids: [] };
-    await this.commits.submit(c);
+    const c: Write = { kind: 'commit', message: m, ids: [] };
+    await this.writes.submit(c);
     return c.ids;
   }
 
-  /** Durable when it resolves; shares its transaction with updates of the same turn. */
+  /** Durable when it resolves; shares its transaction with the commits and updates of the same turn. */
   async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
-    await Promise.all(updates.map((u) => this.updates.submit({ u, now })));
+    await Promise.all(updates.map((u) => this.writes.submit({ kind: 'update', u, now })));
   }
 
   /** Due recipients (at most `rows`), leased until `leaseUntil` in the same transaction. */
@@ -327,8 +320,7 @@ export class HotPath {
 
   /** Writes whatever is still queued (before the database closes). */
   async drain(): Promise<void> {
-    await this.commits.drain();
-    await this.updates.drain();
+    await this.writes.drain();
   }
 
   /** Resolves once no transaction is open on the connection (see GroupWriter.flush). */
