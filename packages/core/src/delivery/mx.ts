@@ -98,9 +98,13 @@ interface MxConnectError extends Error {
   category?: string;
   temporary?: boolean;
 }
-const mxConnect = createRequire(import.meta.url)('mx-connect') as (
-  o: MxConnectOptions,
-) => Promise<MxConnection>;
+type MxConnect = (o: MxConnectOptions) => Promise<MxConnection>;
+let mxConnectFn: MxConnect | undefined;
+/** mx-connect, loaded on first use (~9 MB: an instance that relays everything never needs it). */
+function mxConnect(o: MxConnectOptions): Promise<MxConnection> {
+  mxConnectFn ??= createRequire(import.meta.url)('mx-connect') as MxConnect;
+  return mxConnectFn(o);
+}
 
 function dnsCode(err: unknown): string {
   return (err as { code?: string } | undefined)?.code ?? 'EUNKNOWN';
