@@ -48,13 +48,23 @@ export function networkList(entries: readonly string[]): NetworkList {
     if (bits === undefined) list.addAddress(addr, type);
     else list.addSubnet(addr, Number(bits), type);
   }
+  // BlockList.check builds a native SocketAddress per call; a smarthost sees the same few
+  // upstream addresses over and over, so answers are remembered (bounded).
+  const answers = new Map<string, boolean>();
   return {
     entries: [...entries],
     has(ip: string): boolean {
+      const known = answers.get(ip);
+      if (known !== undefined) return known;
       const plain = normalizeIp(ip);
       const family = net.isIP(plain);
-      if (family === 0) return false;
-      return list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+      const answer = family !== 0 && list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+      if (answers.size >= ANSWERS_MAX) answers.clear();
+      answers.set(ip, answer);
+      return answer;
     },
   };
 }
+
+/** Addresses whose answer a {@link NetworkList} remembers. */
+const ANSWERS_MAX = 4096;
