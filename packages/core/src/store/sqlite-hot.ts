@@ -2,7 +2,8 @@
  * store/sqlite-hot.ts — the queue's hot path on SQLite: prepared statements
  * and group commit.
  *
- * Every accepted message costs a commit, a claim and an update. Through
+ * Every accepted message costs a commit and an update (and a claim when it
+ * was not handed to a delivery slot at commit, see committer.ts). Through
  * Kysely each query was compiled and prepared again, and each commit was its
  * own transaction with its own fsync (synchronous=FULL). Here the statements
  * are prepared once, and commits and delivery updates that arrive in the
