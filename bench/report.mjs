@@ -42,6 +42,7 @@ export function summarise(measurements) {
       peakRssMb: median(ok.map((m) => m.peakRssMb)),
       peakPssMb: median(ok.map((m) => m.peakPssMb)),
       cpuMsPerMsg: median(ok.map((m) => m.cpuMsPerMsg)),
+      mainCpuMsPerMsg: median(ok.map((m) => m.mainCpuMsPerMsg ?? 0)),
     };
   }
   return out;
@@ -101,15 +102,15 @@ export function markdown({ meta, subjects, scenarios, summary }) {
   }
   lines.push('', '## Details (medians)', '');
   lines.push(
-    '| scenario | peer | accepted msg/s | delivered msg/s | final dot → 250, p50 ms | p99 ms | peak RSS MB | peak PSS MB | CPU ms/msg |',
+    '| scenario | peer | accepted msg/s | delivered msg/s | final dot → 250, p50 ms | p99 ms | peak RSS MB | peak PSS MB | CPU ms/msg | of it main thread |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of scenarios) {
     for (const sub of avail) {
       const m = summary[sub.id]?.[s.id];
       if (!m) continue;
       lines.push(
-        `| ${s.label} | ${sub.label} | ${fmtRate(m.acceptedPerSec)} | ${cell(m)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${fmtMb(m.peakRssMb)} | ${fmtMb(m.peakPssMb)} | ${fmtCpu(m.cpuMsPerMsg)} |`,
+        `| ${s.label} | ${sub.label} | ${fmtRate(m.acceptedPerSec)} | ${cell(m)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${fmtMb(m.peakRssMb)} | ${fmtMb(m.peakPssMb)} | ${fmtCpu(m.cpuMsPerMsg)} | ${/^(smarthold|baseline)/.test(sub.id) ? fmtCpu(m.mainCpuMsPerMsg) : '—'} |`,
       );
     }
   }

@@ -256,7 +256,8 @@ async function main() {
             (m.error
               ? `FAILED: ${m.error.split('\n')[0]}`
               : `accepted ${m.acceptedPerSec.toFixed(0)}/s, delivered ${m.deliveredPerSec.toFixed(0)}/s, ` +
-                `p99 ${m.p99Ms?.toFixed(1) ?? '—'} ms, ${m.cpuMsPerMsg.toFixed(2)} ms CPU/msg, ${m.peakRssMb.toFixed(0)} MB`),
+                `p99 ${m.p99Ms?.toFixed(1) ?? '—'} ms, ${m.cpuMsPerMsg.toFixed(2)} ms CPU/msg ` +
+                `(main thread ${m.mainCpuMsPerMsg.toFixed(2)}), ${m.peakRssMb.toFixed(0)} MB`),
         );
       }
     }
@@ -299,7 +300,7 @@ async function main() {
     notes: [
       ...notes,
       'delivered msg/s = messages / (last arrival at the sink − start of sending); accepted msg/s = messages / smtp-source wall time.',
-      "CPU ms/msg, peak RSS and peak PSS are those of the peer's own process tree (for the ceiling: the sink), sampled from /proc every 100 ms over the throughput pass until the last arrival. RSS is summed over the tree and so counts shared libraries once per process (Postfix runs dozens); PSS shares them out and is the fairer total.",
+      'CPU ms/msg, peak RSS and peak PSS are those of the peer\'s own process tree (for the ceiling: the sink), sampled from /proc every 100 ms over the throughput pass until the last arrival. RSS is summed over the tree and so counts shared libraries once per process (Postfix runs dozens); PSS shares them out and is the fairer total. "Of it main thread" (smarthold only): the CPU of its event loop, the thread that bounds its throughput; the rest is the thread pool (file system, fsync), the Bayes worker and V8\'s helpers.',
       'Latency: a separate pass with bench/latency.mjs, same connections and reuse, from the final dot written to the reply.',
       `Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
     ],
@@ -384,6 +385,7 @@ async function measureOnce(sub, inst, sc, count, latencyCount, files) {
     acceptedPerSec: count / (src.wallMs / 1000),
     deliveredPerSec: arrival === undefined ? undefined : count / ((arrival - src.startedAt) / 1000),
     cpuMsPerMsg: usage.cpuMs / count,
+    mainCpuMsPerMsg: usage.mainCpuMs / count,
     peakRssMb: usage.peakRssMb,
     peakPssMb: usage.peakPssMb,
   };

@@ -279,10 +279,25 @@ const childTicks = (st) => st.cutime + st.cstime;
 /**
  * Starts measuring a process tree. `roots()` gives the root pids (asked at
  * every sample, since a peer may restart them). `stop()` returns
- * { cpuMs, peakRssMb, peakPssMb }.
+ * { cpuMs, mainCpuMs (the roots' main threads only: for a Node server, its
+ * event loop), peakRssMb, peakPssMb }.
  */
+/** utime+stime ticks of each root's main thread (its first task), by pid. */
+function mainThreadTicks(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    try {
+      out.set(pid, ticks(parseStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'))));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 export function startSampler(roots, intervalMs = 100) {
   const start = treeSnapshot(roots());
+  const mainStart = mainThreadTicks(roots());
   let peakKb = 0;
   let peakPssKb = 0;
   const sample = () => {
@@ -313,8 +328,11 @@ export function startSampler(roots, intervalMs = 100) {
       for (const [key, st] of start) {
         if (!end.has(key)) t -= ticks(st) + childTicks(st);
       }
+      let main = 0;
+      for (const [pid, t1] of mainThreadTicks(roots())) main += t1 - (mainStart.get(pid) ?? t1);
       return {
         cpuMs: (Math.max(0, t) * 1000) / CLK_TCK,
+        mainCpuMs: (Math.max(0, main) * 1000) / CLK_TCK,
         peakRssMb: peakKb / 1024,
         peakPssMb: peakPssKb / 1024,
       };
