@@ -17,7 +17,10 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { patchDataStream } from './data-stream-patch.js';
 import { dsnOf, type TransportResult } from './transport.js';
+
+await patchDataStream();
 
 export interface SmtpClientOptions {
   readonly host: string;
