@@ -21,7 +21,12 @@ interface DataStreamLike {
   outByteCount: number;
   lastByte: number | false;
   push(chunk: Buffer): boolean;
-  _transform(chunk: Buffer | string, encoding: string, done: (err?: Error | null) => void): void;
+  _transform: (
+    this: DataStreamLike,
+    chunk: Buffer | string,
+    encoding: string,
+    done: (err?: Error | null) => void,
+  ) => void;
 }
 
 type DataStreamClass = (new () => DataStreamLike & NodeJS.ReadWriteStream) & { prototype: DataStreamLike };
