@@ -38,19 +38,34 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 const NAME = 'bayes';
 
+/** Whether the process was started with `--input-type`. */
+const hasInputType = (args: readonly string[]): boolean =>
+  args.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='));
+
 /**
- * The process's Node options for the worker, without `--input-type`: a worker
- * inherits them, and that one only applies to code given with --eval or on
- * stdin, so a process started that way could not start its workers.
+ * Starts a worker thread. It inherits the process's Node options as they are
+ * (V8 ones such as --max-old-space-size included), except when the process was
+ * started with `--input-type`: that one only applies to code given with --eval
+ * or on stdin, so a worker that inherits it cannot start. The other options
+ * are then given as a list, which Node refuses when it holds a V8 or
+ * per-process option (those apply to the worker anyway): the worker then
+ * starts with none.
  */
-function workerExecArgv(): string[] {
-  const args: string[] = [];
+function startThread(setup: WorkerSetup): Worker {
+  const options = { workerData: setup };
+  if (!hasInputType(process.execArgv)) return new Worker(WORKER_URL, options);
+  const execArgv: string[] = [];
   for (let i = 0; i < process.execArgv.length; i++) {
     const arg = process.execArgv[i] ?? '';
     if (arg === '--input-type') i++;
-    else if (!arg.startsWith('--input-type=')) args.push(arg);
+    else if (!arg.startsWith('--input-type=')) execArgv.push(arg);
   }
-  return args;
+  try {
+    return new Worker(WORKER_URL, { ...options, execArgv });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    return new Worker(WORKER_URL, { ...options, execArgv: [] });
+  }
 }
 
 /** Options of {@link startBayesWorkers}. */
@@ -102,7 +117,7 @@ class ScanWorker {
       this.#settle = { resolve, reject };
     });
     // Ref'd until ready: a caller awaiting start-up keeps the process alive.
-    this.thread = new Worker(WORKER_URL, { workerData: setup, execArgv: workerExecArgv() });
+    this.thread = startThread(setup);
     this.thread.on('message', (reply: WorkerReply) => {
       this.#receive(reply);
     });

@@ -2,12 +2,13 @@
  * worker.test.ts — the scanner in worker threads (pool.ts, worker.ts): the
  * same verdicts as in-process, learning that reaches every worker and writes
  * the layer file once, faults that reject pending scans with
- * ScannerUnavailableError and a fresh worker for the next scan, and no worker
- * keeping the process alive.
+ * ScannerUnavailableError and a fresh worker for the next scan, no worker
+ * keeping the process alive, and workers that start whatever Node options
+ * the process has.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,6 +251,35 @@ describe('the worker scanner', () => {
     assert.equal(r.error, undefined, 'exited by itself');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'true');
+  });
+
+  it('starts its workers in a process run with V8 options, with or without --input-type', async () => {
+    const pool = new URL('./pool.js', import.meta.url).href;
+    const messages = new URL('./test-messages.js', import.meta.url).href;
+    const script = `
+      import { startBayesWorkers } from ${JSON.stringify(pool)};
+      import { SPAM, scanMessage } from ${JSON.stringify(messages)};
+      const s = await startBayesWorkers({ workers: 1, threshold: 99, maxScanBytes: 1 << 20, modelPath: ${JSON.stringify(SHIPPED_MODEL)} });
+      console.log((await s.scan(scanMessage(SPAM))).isSpam);
+      await s.close();
+    `;
+    const dir = await mkdtemp(join(tmpdir(), 'bayes-argv-'));
+    try {
+      const file = join(dir, 'start.mjs');
+      await writeFile(file, script);
+      const v8Options = ['--max-old-space-size=300', '--expose-gc'];
+      for (const args of [
+        [...v8Options, file],
+        [...v8Options, '--input-type=module', '-e', script],
+        ['--enable-source-maps', '--input-type=module', '-e', script],
+      ]) {
+        const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
+        assert.equal(r.status, 0, `${args.slice(0, 3).join(' ')}: ${r.stderr}`);
+        assert.equal(r.stdout.trim(), 'true');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the worker thread loads neither @smarthold/core nor zod, and keeps GTUBE in step with core', async () => {
