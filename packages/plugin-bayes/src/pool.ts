@@ -38,6 +38,16 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 const NAME = 'bayes';
 
+/**
+ * The young generation of a worker's heap, in MB (V8's default on 64-bit
+ * machines: 48). A scan leaves much short-lived garbage (decoded text, token
+ * sets), so under load the young generation grows to its limit and stays
+ * resident. With 16, a process scanning the 3,046 held-out corpus messages and
+ * twenty 1 MB ones peaked ~13 MB lower, for no measurable CPU time; below
+ * that, 1 MB messages scanned up to a quarter slower.
+ */
+const WORKER_YOUNG_GENERATION_MB = 16;
+
 /** Whether the process was started with `--input-type`. */
 const hasInputType = (args: readonly string[]): boolean =>
   args.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='));
@@ -52,7 +62,10 @@ const hasInputType = (args: readonly string[]): boolean =>
  * starts with none.
  */
 function startThread(setup: WorkerSetup): Worker {
-  const options = { workerData: setup };
+  const options = {
+    workerData: setup,
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  };
   if (!hasInputType(process.execArgv)) return new Worker(WORKER_URL, options);
   const execArgv: string[] = [];
   for (let i = 0; i < process.execArgv.length; i++) {

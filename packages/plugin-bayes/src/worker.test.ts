@@ -3,8 +3,8 @@
  * same verdicts as in-process, learning that reaches every worker and writes
  * the layer file once, faults that reject pending scans with
  * ScannerUnavailableError and a fresh worker for the next scan, no worker
- * keeping the process alive, and workers that start whatever Node options
- * the process has.
+ * keeping the process alive, workers that start whatever Node options the
+ * process has, and a worker heap kept small.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -280,6 +280,11 @@ describe('the worker scanner', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('caps the young generation of its workers', async () => {
+    const workers = await pool();
+    assert.equal(workers.workerThread(0)?.resourceLimits?.maxYoungGenerationSizeMb, 16);
   });
 
   it('the worker thread loads neither @smarthold/core nor zod, and keeps GTUBE in step with core', async () => {
