@@ -51,7 +51,7 @@ export const configSchema = z.object({
     .min(0)
     .default(DEFAULT_WORKERS)
     .describe(
-      'Worker threads that scan (MIME parsing, tokenizing, classifying) and learn, so the main thread only reads the message and waits for the verdict. Each worker holds its own copy of the model (about 65 MB of memory). 0 scans on the main thread, in slices of at most 8 ms. More than 1 helps only with spare cores and large messages; a learnt message reaches every worker, and one of them saves the local layer. A worker that dies fails its pending scans with a temporary error and is restarted by the next scan.',
+      'Worker threads that scan (MIME parsing, tokenizing, classifying) and learn, so the main thread only reads the message and waits for the verdict. Each worker holds its own copy of the model (about 20 MB of memory). 0 scans on the main thread, in slices of at most 8 ms. More than 1 helps only with spare cores and large messages; a learnt message reaches every worker, and one of them saves the local layer. A worker that dies fails its pending scans with a temporary error and is restarted by the next scan.',
     ),
 });
 
