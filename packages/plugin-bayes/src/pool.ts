@@ -92,7 +92,21 @@ export interface WorkerPoolOptions {
   readonly localPath?: string;
   /** Test support: honour `X-Bayes-Test-Fault:` headers (see worker.ts). Never set in production. */
   readonly faults?: boolean;
+  /**
+   * A worker with requests in flight that answers none of them for this long
+   * is taken for stuck (a message that makes the scan loop) and replaced; its
+   * scans fail with ScannerUnavailableError. Default {@link STALL_MS}.
+   */
+  readonly stallMs?: number;
 }
+
+/**
+ * Default of {@link WorkerPoolOptions.stallMs}: far beyond any real scan (a
+ * 1 MB message takes tens of milliseconds), so only a stuck worker trips it.
+ * Without it one such message would leave every later scan queued behind it,
+ * and all mail that needs a verdict answered 4xx until a restart.
+ */
+export const STALL_MS = 30_000;
 
 /** Omit applied to each member of a union. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -120,11 +134,15 @@ class ScanWorker {
   >();
   #nextId = 0;
   #stopped: string | undefined;
+  /** When the worker last answered, or took a request while idle. */
+  #lastProgress = 0;
+  #watchdog: NodeJS.Timeout | undefined;
   #settle!: { resolve: (ready: Ready) => void; reject: (err: Error) => void };
 
   constructor(
     setup: WorkerSetup,
     private readonly onStop: (worker: ScanWorker) => void,
+    private readonly stallMs: number = STALL_MS,
   ) {
     this.ready = new Promise<Ready>((resolve, reject) => {
       this.#settle = { resolve, reject };
@@ -155,7 +173,10 @@ class ScanWorker {
       return Promise.reject(unavailable(`the scanning worker ${this.#stopped}`));
     const id = ++this.#nextId;
     return new Promise<WorkerReply>((resolve, reject) => {
-      if (this.#pending.size === 0) this.thread.ref();
+      if (this.#pending.size === 0) {
+        this.thread.ref();
+        this.#watch();
+      }
       this.#pending.set(id, { resolve, reject });
       try {
         this.thread.postMessage({ ...body, id }, [body.bytes]);
@@ -174,6 +195,7 @@ class ScanWorker {
   stop(reason: string, cause?: unknown): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = reason;
+    clearInterval(this.#watchdog);
     this.#settle.reject(new Error(`bayes: the scanning worker ${reason}`, { cause }));
     const pending = [...this.#pending.values()];
     this.#pending.clear();
@@ -203,8 +225,31 @@ class ScanWorker {
     const pending = this.#pending.get(reply.id);
     if (pending === undefined) return;
     this.#pending.delete(reply.id);
-    if (this.#pending.size === 0) this.thread.unref();
+    this.#lastProgress = Date.now();
+    if (this.#pending.size === 0) {
+      this.thread.unref();
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+    }
     pending.resolve(reply);
+  }
+
+  /** Watches a worker that has work: replaced when it answers nothing for stallMs. */
+  #watch(): void {
+    this.#lastProgress = Date.now();
+    if (this.#watchdog !== undefined) return;
+    this.#watchdog = setInterval(
+      () => {
+        const silent = Date.now() - this.#lastProgress;
+        if (this.#pending.size && silent > this.stallMs) {
+          this.stop(
+            `answered nothing for ${(silent / 1000).toFixed(1)} s with scans in flight (a message may make it loop); it is replaced`,
+          );
+        }
+      },
+      Math.min(1000, Math.max(10, this.stallMs / 4)),
+    );
+    this.#watchdog.unref();
   }
 }
 
@@ -378,6 +423,7 @@ export class BayesWorkerScanner implements SpamScanner {
         this.#threads.delete(stopped);
         if (this.#slots[slot] === stopped) this.#slots[slot] = undefined;
       },
+      this.#opts.stallMs,
     );
     this.#threads.add(worker);
     const ready = await worker.ready;

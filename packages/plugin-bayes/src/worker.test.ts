@@ -227,6 +227,30 @@ describe('the worker scanner', () => {
     assert.notEqual(workers.workerThread(0), thread);
   });
 
+  it('a worker stuck on a message is replaced after stallMs; its scans fail, the next one succeeds', async () => {
+    const workers = await pool({ faults: true, stallMs: 300 });
+    const thread = workers.workerThread(0);
+    const started = Date.now();
+    await assert.rejects(workers.scan(scanMessage(faulty('hang'))), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'SMARTHOLD_SCANNER_UNAVAILABLE');
+      assert.match(err.message, /answered nothing for \d+\.\d s with scans in flight/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5000, 'within a few watchdog periods');
+    assert.equal((await workers.scan(scanMessage(SPAM))).isSpam, true);
+    assert.notEqual(workers.workerThread(0), thread, 'a fresh worker');
+  });
+
+  it('a busy worker that keeps answering is not taken for stuck', async () => {
+    const workers = await pool({ stallMs: 300 });
+    const thread = workers.workerThread(0);
+    for (let i = 0; i < 10; i++) {
+      await Promise.all(Array.from({ length: 5 }, () => workers.scan(scanMessage(HAM))));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(workers.workerThread(0), thread, 'the same worker');
+  });
+
   it('a closed scanner rejects scans with ScannerUnavailableError', async () => {
     const workers = await pool();
     await workers.close();
