@@ -6,11 +6,12 @@
  * and records per recipient: delivered, deferred (with the next attempt from
  * the retry policy) or bounced. New mail is handed over at commit when a slot
  * is free (reserve/committed: leased in its own commit, body in memory);
- * otherwise it is claimed when kicked or when a slot frees up, and the
- * queue is polled for retries. Ingress never calls it (the committer does). Recipients that
- * fail for good are reported to the sender (one DSN per message and attempt,
- * queued before the failure is recorded and before the body leaves the
- * spool); delay warnings likewise, once per recipient (delivery/dsn.ts).
+ * otherwise it is claimed when kicked or when a slot frees up, and the queue
+ * is polled for retries. Ingress never calls it (the committer does).
+ * Recipients that fail for good are reported to the sender (one DSN per
+ * message and attempt, queued before the failure is recorded and before the
+ * body leaves the spool); delay warnings likewise, once per recipient
+ * (delivery/dsn.ts).
  */
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -95,7 +96,7 @@ export class DeliveryScheduler implements CommitSink {
     return this.clock.now() + this.opts.leaseMs;
   }
 
-  /** A message was committed (CommitSink). */
+  /** A message with active recipients was committed (CommitSink). */
   committed(_queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void {
     if (reserved) this.reserved--;
     if (!claim) {
@@ -128,7 +129,6 @@ export class DeliveryScheduler implements CommitSink {
     this.ticking = true;
     try {
       // A kick while a claim is awaited sets `wanted` again, and the loop goes on.
-
       while (this.wanted && !this.stopped) {
         const free = this.free();
         if (free <= 0) break; // `wanted` stays set: the next delivery to end looks again.

@@ -30,7 +30,7 @@ import type { Claim, NewMessage, QueueStore } from './types.js';
 export interface CommitSink {
   /** Holds a delivery slot for a message about to be committed; the lease end, or undefined when none is free. */
   reserve(): number | undefined;
-  /** After the commit: `claim` is set when a slot was reserved and the message has active recipients. */
+  /** After the commit of a message with active recipients: `claim` is set when a slot was reserved. */
   committed(queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void;
   /** Gives back a reserved slot whose commit failed. */
   cancel(): void;
@@ -68,7 +68,7 @@ export class Committer {
     if (message.recipients.every((r) => r.state === 'discarded')) {
       await this.spool.remove(message.queueId).catch(() => undefined);
     }
-    this.sink.committed(message.queueId, leaseUntil !== undefined, claim, writer.body);
+    if (active) this.sink.committed(message.queueId, leaseUntil !== undefined, claim, writer.body);
     if (message.recipients.length && message.recipients.every((r) => r.state === 'hold')) {
       await this.shareHeld(message.queueId);
     }
