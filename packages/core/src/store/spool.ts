@@ -146,13 +146,10 @@ async function fsyncDir(dir: string): Promise<void> {
  * directory (Spool.pathOf), so concurrent messages need one fsync between them.
  */
 export class DirSyncer {
+  private readonly dirs = new Map<string, DirState>();
+
   /** @param fsync how one directory is fsync'd (injectable for tests). */
   constructor(private readonly fsync: (dir: string) => Promise<void> = fsyncDir) {}
-
-  private readonly dirs = new Map<
-    string,
-    { inFlight?: Promise<void> | undefined; next?: Promise<void> | undefined }
-  >();
 
   sync(dir: string): Promise<void> {
     let s = this.dirs.get(dir);
@@ -160,22 +157,18 @@ export class DirSyncer {
       s = {};
       this.dirs.set(dir, s);
     }
-    if (!s.inFlight) return this.start(dir, s);
-    const entry = s;
-    const inFlight = s.inFlight;
-    entry.next ??= inFlight
+    const state = s;
+    if (!state.inFlight) return this.start(dir, state);
+    state.next ??= state.inFlight
       .catch(() => undefined)
       .then(() => {
-        entry.next = undefined;
-        return this.start(dir, entry);
+        state.next = undefined;
+        return this.start(dir, state);
       });
-    return entry.next;
+    return state.next;
   }
 
-  private start(
-    dir: string,
-    s: { inFlight?: Promise<void> | undefined; next?: Promise<void> | undefined },
-  ): Promise<void> {
+  private start(dir: string, s: DirState): Promise<void> {
     const p = this.fsync(dir).finally(() => {
       if (s.inFlight === p) s.inFlight = undefined;
       if (!s.inFlight && !s.next && this.dirs.get(dir) === s) this.dirs.delete(dir);
@@ -183,6 +176,12 @@ export class DirSyncer {
     s.inFlight = p;
     return p;
   }
+}
+
+/** A directory's fsync in flight, and the one that waits to start after it. */
+interface DirState {
+  inFlight?: Promise<void> | undefined;
+  next?: Promise<void> | undefined;
 }
 
 /** mkdir -p, with every directory it creates made durable in its parent. */
