@@ -66,7 +66,10 @@ export interface SpoolWriter {
   write(chunk: Buffer): Promise<void>;
   /** Bytes written so far. */
   readonly size: number;
-  /** Flushes to disk (fsync); after this the file is whole. */
+  /**
+   * Writes what is still buffered: the file is complete when it resolves. Its
+   * fsync and its directory's run on meanwhile; commit() waits for them.
+   */
   finish(): Promise<void>;
   /**
    * After finish(): the whole body, when it was small enough to be written in
@@ -76,7 +79,7 @@ export interface SpoolWriter {
   readonly body: Buffer | undefined;
   /** Reads the body back (for hooks, before commit). */
   open(): Readable;
-  /** Waits until the body's directory entry is durable too; after this, abort() leaves the file. */
+  /** Waits until the body and its directory entry are durable; after this, abort() leaves the file. */
   commit(): Promise<void>;
   /** Removes the file unless committed. Safe to call more than once. */
   abort(): Promise<void>;
@@ -383,7 +386,8 @@ export class Spool {
     let closed = false;
     let committed = false;
     let whole: Buffer | undefined;
-    let dirSynced: Promise<void> | undefined;
+    /** The fsyncs started by finish(), of the file and of its directory. */
+    let durable: Promise<void> | undefined;
     const flush = async (): Promise<void> => {
       if (!pendingBytes) return;
       const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
@@ -419,23 +423,21 @@ export class Spool {
           pending = [all];
         }
         await flush();
-        // The directory entry is made durable meanwhile (hooks run); commit() waits for it.
-        dirSynced = dirSync.sync(dir);
-        dirSynced.catch(() => undefined);
-        try {
-          await fh.sync();
-        } finally {
-          await close();
-        }
+        // The file and its directory entry are made durable while the hooks run (they read the
+        // complete file or the body kept in memory); commit() waits for both fsyncs.
+        const fileSynced = fh.sync().finally(close);
+        durable = Promise.all([fileSynced, dirSync.sync(dir)]).then(() => undefined);
+        durable.catch(() => undefined);
       },
       open: () =>
         whole === undefined ? createReadStream(finalPath) : Readable.from([whole], { objectMode: false }),
       commit: async () => {
-        if (dirSynced === undefined) throw new Error('SpoolWriter.commit() before finish()');
-        await dirSynced;
+        if (durable === undefined) throw new Error('SpoolWriter.commit() before finish()');
+        await durable;
         committed = true;
       },
       async abort() {
+        await durable?.catch(() => undefined);
         await close().catch(() => undefined);
         // Once committed the body belongs to the queue: only the queue removes it.
         if (!committed) await unlinkIfThere(finalPath);
