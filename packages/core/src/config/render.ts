@@ -16,15 +16,44 @@ interface JsonSchema {
   default?: unknown;
   enum?: unknown[];
   properties?: Record<string, JsonSchema>;
+  /** Keys of `properties` that must be given (input side: no default, not optional). */
+  required?: string[];
   items?: JsonSchema;
   anyOf?: JsonSchema[];
   minimum?: number;
   maximum?: number;
 }
 
-/** The input-side JSON Schema of a zod schema (what operators write). */
+/**
+ * The input-side JSON Schema of a zod schema (what operators write). zod
+ * leaves out the default of a key whose value is transformed (normalised
+ * domain lists, say); those are filled in from what the schema makes of an
+ * empty config, where that is plain data an operator could have written.
+ */
 export function inputSchema(schema: z.ZodType): JsonSchema {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const empty = schema.safeParse({});
+  if (empty.success) fillDefaults(json, empty.data);
+  return json;
+}
+
+/** A value written as it would be in TOML by hand: strings, booleans and lists of strings. */
+function isPlain(v: unknown): boolean {
+  return (
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+  );
+}
+
+function fillDefaults(s: JsonSchema, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const record = value as Record<string, unknown>;
+  for (const [k, p] of Object.entries(s.properties ?? {})) {
+    const v = record[k];
+    if (isSection(p)) fillDefaults(p, v);
+    else if (p.default === undefined && isPlain(v)) p.default = v;
+  }
 }
 
 function isSection(s: JsonSchema): boolean {
@@ -111,15 +140,22 @@ export function renderReference(
   sectionName: (k: string) => string = (k) => `[${k}]`,
 ): string {
   const out: string[] = [];
-  const row = (k: string, p: JsonSchema): string =>
-    `| \`${k}\` | ${typeText(p).replace(/\|/g, '\\|')} | ${p.default === undefined ? '(required)' : `\`${tomlValue(p.default).replace(/\|/g, '\\|')}\``} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`;
+  // A key with no default is either required or simply optional (unset means "none").
+  const defaultText = (k: string, p: JsonSchema, parent: JsonSchema): string =>
+    p.default !== undefined
+      ? `\`${tomlValue(p.default).replace(/\|/g, '\\|')}\``
+      : parent.required?.includes(k)
+        ? '(required)'
+        : '(unset)';
+  const row = (k: string, p: JsonSchema, parent: JsonSchema): string =>
+    `| \`${k}\` | ${typeText(p).replace(/\|/g, '\\|')} | ${defaultText(k, p, parent)} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`;
   const table = (title: string, s: JsonSchema): void => {
     const leaves = Object.entries(s.properties ?? {}).filter(([, p]) => !isSection(p));
     out.push(`## ${title}`, '');
     if (s.description) out.push(s.description, '');
     if (leaves.length) {
       out.push('| key | type | default | meaning |', '|---|---|---|---|');
-      for (const [k, p] of leaves) out.push(row(k, p));
+      for (const [k, p] of leaves) out.push(row(k, p, s));
       out.push('');
     }
     for (const [k, p] of Object.entries(s.properties ?? {}).filter(([, p]) => isSection(p))) {
@@ -130,7 +166,7 @@ export function renderReference(
   const leaves = top.filter(([, s]) => !isSection(s));
   if (leaves.length) {
     out.push('## top level', '', '| key | type | default | meaning |', '|---|---|---|---|');
-    for (const [k, p] of leaves) out.push(row(k, p));
+    for (const [k, p] of leaves) out.push(row(k, p, schema));
     out.push('');
   }
   for (const [k, s] of top.filter(([, s]) => isSection(s))) table(sectionName(k), s);
