@@ -131,14 +131,18 @@ it('through a worker, scanning a 1 MB message costs the main thread little CPU',
       maxGap = Math.max(maxGap, now - last);
       last = now;
     }, 5);
-    before = threadCpuMs() ?? 0;
     const verdict = await scanner.scan(scanMessage(raw));
-    const mainMs = (threadCpuMs() ?? 0) - before;
     clearInterval(probe);
     assert.ok(verdict.durationMs > 0);
     assert.ok(maxGap < 50, `${maxGap.toFixed(1)} ms of main-thread CPU between two probe ticks`);
+    // Measured without the probe, whose ticks (a /proc read each) are main-thread CPU too. Only
+    // reading the head and handing it over are left here; the bound is loose (CPU time on a shared
+    // machine varies), it tells a scan in the worker from one on this thread.
+    before = threadCpuMs() ?? 0;
+    await scanner.scan(scanMessage(raw));
+    const mainMs = (threadCpuMs() ?? 0) - before;
     assert.ok(
-      mainMs < inProcessMs / 4,
+      mainMs < inProcessMs / 2,
       `main thread: ${mainMs.toFixed(1)} ms of CPU through the worker, ${inProcessMs.toFixed(1)} ms in-process`,
     );
   } finally {
