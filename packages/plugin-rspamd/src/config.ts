@@ -21,29 +21,50 @@ const httpUrl = z
 
 export const configSchema = z
   .object({
-    /** The normal worker (or rspamd_proxy in self-scan mode): where /checkv2 is. */
-    url: httpUrl.default('http://127.0.0.1:11333'),
-    /** The controller worker: where /learnspam and /learnham are. */
-    controller_url: httpUrl.default('http://127.0.0.1:11334'),
-    /** Controller password, sent as the `Password` header when learning. */
-    password: z.string().optional(),
-    /** Whole-request deadline (rspamd's own task_timeout is 8 s). */
-    timeout: duration('10s'),
-    /** Messages larger than this (octets) are not sent; the verdict says skipped, not spam. */
-    max_size: z.number().int().positive().default(DEFAULT_MAX_SIZE),
-    /** Actions that mean spam. */
-    spam_actions: z.array(action).default(() => ['reject', 'add header', 'rewrite subject']),
-    /** Spam from this score on, whatever the action; default: rspamd's `required_score` (the reject score). */
-    threshold: z.number().optional(),
-    /** Sent as `Settings-ID`: selects a settings rule in rspamd (rspamd.com/doc/configuration/settings.html). */
+    url: httpUrl
+      .default('http://127.0.0.1:11333')
+      .describe('The normal worker (or rspamd_proxy in self-scan mode): where /checkv2 is.'),
+    controller_url: httpUrl
+      .default('http://127.0.0.1:11334')
+      .describe('The controller worker: where /learnspam and /learnham are.'),
+    password: z
+      .string()
+      .optional()
+      .describe('Controller password, sent as the `Password` header when learning.'),
+    timeout: duration('10s').describe("Whole-request deadline (rspamd's own task_timeout is 8 s)."),
+    max_size: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_MAX_SIZE)
+      .describe('Messages larger than this (octets) are not sent; the verdict says skipped, not spam.'),
+    spam_actions: z
+      .array(action)
+      .default(() => ['reject', 'add header', 'rewrite subject'])
+      .describe('Actions that mean spam.'),
+    threshold: z
+      .number()
+      .optional()
+      .describe(
+        "Spam from this score on, whatever the action; default: rspamd's `required_score` (the reject score).",
+      ),
     settings_id: z
       .string()
       .regex(/^[\w.-]+$/, 'letters, digits, "_", "." and "-"')
-      .optional(),
-    /** Keep-alive connections kept open to rspamd. */
-    max_connections: z.number().int().positive().default(32),
-    /** When rspamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam). */
-    on_failure: z.enum(['tempfail', 'pass', 'hold']).default('tempfail'),
+      .optional()
+      .describe(
+        'Sent as `Settings-ID`: selects a settings rule in rspamd (rspamd.com/doc/configuration/settings.html).',
+      ),
+    max_connections: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe('Keep-alive connections kept open to rspamd.'),
+    on_failure: z
+      .enum(['tempfail', 'pass', 'hold'])
+      .default('tempfail')
+      .describe('When rspamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).'),
   })
   .strict();
 

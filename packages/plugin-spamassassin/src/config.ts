@@ -27,30 +27,41 @@ const unixServer = z
 
 export const configSchema = z
   .object({
-    /** The spamd farm. Weight 0 makes a server a backup, asked only when the weighted ones fail. */
     servers: z
       .array(z.union([tcpServer, unixServer]))
       .min(1)
-      .default(() => [{ kind: 'tcp' as const, host: '127.0.0.1', port: 783, weight: 1 }]),
-    /** Whole-scan deadline, all failovers included. */
-    timeout: duration('15s'),
-    /** Deadline for one TCP/Unix connect; a server that misses it is skipped for the next. */
-    connect_timeout: duration('2s'),
-    /** How long a server that failed is asked only after the others. */
-    down_time: duration('30s'),
-    /** Messages larger than this (octets) are not sent; the verdict says skipped, not spam. */
-    max_size: z.number().int().positive().default(DEFAULT_MAX_SIZE),
-    /** Spam from this score on; default: spamd's own required score. */
-    threshold: z.number().optional(),
-    /** `report` gives rule scores and descriptions; `symbols` gives rule names only. */
-    mode: z.enum(['report', 'symbols']).default('report'),
-    /** The `User:` header: whose preferences spamd applies (spamd without -x). */
+      .default(() => [{ kind: 'tcp' as const, host: '127.0.0.1', port: 783, weight: 1 }])
+      .describe(
+        'The spamd farm: a list of { address = "host:port" } or { socket = "/path" }, each with an optional weight (default 1; 0 makes a server a backup, asked only when the weighted ones fail). Default: one spamd at 127.0.0.1:783.',
+      ),
+    timeout: duration('15s').describe('Whole-scan deadline, all failovers included.'),
+    connect_timeout: duration('2s').describe(
+      'Deadline for one TCP/Unix connect; a server that misses it is skipped for the next.',
+    ),
+    down_time: duration('30s').describe('How long a server that failed is asked only after the others.'),
+    max_size: z
+      .number()
+      .int()
+      .positive()
+      .default(DEFAULT_MAX_SIZE)
+      .describe('Messages larger than this (octets) are not sent; the verdict says skipped, not spam.'),
+    threshold: z
+      .number()
+      .optional()
+      .describe("Spam from this score on; default: spamd's own required score."),
+    mode: z
+      .enum(['report', 'symbols'])
+      .default('report')
+      .describe('`report` gives rule scores and descriptions; `symbols` gives rule names only.'),
     user: z
       .string()
       .regex(/^[^\s\r\n]+$/, 'a user name without spaces')
-      .optional(),
-    /** When spamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam). */
-    on_failure: z.enum(['tempfail', 'pass', 'hold']).default('tempfail'),
+      .optional()
+      .describe('The `User:` header: whose preferences spamd applies (spamd without -x).'),
+    on_failure: z
+      .enum(['tempfail', 'pass', 'hold'])
+      .default('tempfail')
+      .describe('When spamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).'),
   })
   .strict();
 
