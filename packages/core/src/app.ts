@@ -155,8 +155,8 @@ async function assemble(
   let scheduler: DeliveryScheduler | undefined = undefined;
   const committer = new Committer(spool, store, clock, log, {
     reserve: () => scheduler?.reserve(),
-    committed: (queueId, reserved, claim, body) => {
-      scheduler?.committed(queueId, reserved, claim, body);
+    committed: (claim, body) => {
+      scheduler?.committed(claim, body);
     },
     cancel: () => {
       scheduler?.cancel();

@@ -97,12 +97,12 @@ export class DeliveryScheduler implements CommitSink {
   }
 
   /** A message with active recipients was committed (CommitSink). */
-  committed(_queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void {
-    if (reserved) this.reserved--;
+  committed(claim: Claim | undefined, body: Buffer | undefined): void {
     if (!claim) {
       this.kick();
       return;
     }
+    this.reserved--;
     if (this.stopped) {
       // Leased but not delivered: the next start releases the lease and delivers it.
       return;
@@ -110,7 +110,7 @@ export class DeliveryScheduler implements CommitSink {
     this.launch(claim, body);
   }
 
-  /** A reserved slot's commit failed (CommitSink). */
+  /** A reserved slot that no claim will use (CommitSink). */
   cancel(): void {
     this.reserved--;
   }

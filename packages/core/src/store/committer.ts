@@ -30,9 +30,12 @@ import type { Claim, NewMessage, QueueStore } from './types.js';
 export interface CommitSink {
   /** Holds a delivery slot for a message about to be committed; the lease end, or undefined when none is free. */
   reserve(): number | undefined;
-  /** After the commit of a message with active recipients: `claim` is set when a slot was reserved. */
-  committed(queueId: string, reserved: boolean, claim: Claim | undefined, body: Buffer | undefined): void;
-  /** Gives back a reserved slot whose commit failed. */
+  /**
+   * After the commit of a message with active recipients: with a claim, for
+   * the slot reserved for it; without one, it waits to be claimed.
+   */
+  committed(claim: Claim | undefined, body: Buffer | undefined): void;
+  /** Gives back a reserved slot that no claim will use (its commit failed). */
   cancel(): void;
 }
 
@@ -68,7 +71,8 @@ export class Committer {
     if (message.recipients.every((r) => r.state === 'discarded')) {
       await this.spool.remove(message.queueId).catch(() => undefined);
     }
-    if (active) this.sink.committed(message.queueId, leaseUntil !== undefined, claim, writer.body);
+    if (leaseUntil !== undefined && !claim) this.sink.cancel();
+    if (active) this.sink.committed(claim, writer.body);
     if (message.recipients.length && message.recipients.every((r) => r.state === 'hold')) {
       await this.shareHeld(message.queueId);
     }

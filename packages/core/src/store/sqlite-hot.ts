@@ -59,15 +59,15 @@ class GroupWriter<T> {
   constructor(
     private readonly db: Database.Database,
     private readonly write: (item: T) => void,
-    private readonly sync?: () => Promise<void>,
+    private readonly sync?: {
+      readonly wal: () => Promise<void>;
+      readonly unsynced: (fn: () => void) => void;
+    },
   ) {}
 
   private run(fn: () => void): void {
-    if (!this.sync) {
-      this.db.transaction(fn)();
-      return;
-    }
-    unsynced(this.db, fn);
+    if (this.sync) this.sync.unsynced(fn);
+    else this.db.transaction(fn)();
   }
 
   submit(item: T): Promise<void> {
@@ -105,7 +105,7 @@ class GroupWriter<T> {
       for (const w of written) w.resolve();
       return;
     }
-    this.syncing = this.sync().then(
+    this.syncing = this.sync.wal().then(
       () => {
         for (const w of written) w.resolve();
       },
@@ -152,28 +152,22 @@ class GroupWriter<T> {
   }
 }
 
-/** Prepared `PRAGMA synchronous` statements per connection (db.pragma() prepares one per call). */
-const syncPragmas = new WeakMap<
-  Database.Database,
-  { normal: Database.Statement; full: Database.Statement }
->();
-
 /**
- * Runs `fn` in a transaction with synchronous=NORMAL (no fsync by SQLite), then
- * puts synchronous=FULL back for the connection's other users (Kysely).
+ * A runner of transactions with synchronous=NORMAL (no fsync by SQLite), which
+ * puts synchronous=FULL back for the connection's other users (Kysely). The
+ * PRAGMA statements are prepared once (db.pragma() prepares one per call).
  */
-function unsynced(db: Database.Database, fn: () => void): void {
-  let p = syncPragmas.get(db);
-  if (!p) {
-    p = { normal: db.prepare('PRAGMA synchronous = NORMAL'), full: db.prepare('PRAGMA synchronous = FULL') };
-    syncPragmas.set(db, p);
-  }
-  p.normal.run();
-  try {
-    db.transaction(fn)();
-  } finally {
-    p.full.run();
-  }
+function unsyncedRunner(db: Database.Database): (fn: () => void) => void {
+  const normal = db.prepare('PRAGMA synchronous = NORMAL');
+  const full = db.prepare('PRAGMA synchronous = FULL');
+  return (fn) => {
+    normal.run();
+    try {
+      db.transaction(fn)();
+    } finally {
+      full.run();
+    }
+  };
 }
 
 const DUE = `('active','deferred')`;
@@ -191,6 +185,8 @@ export class HotPath {
   private readonly cntPending: Database.Statement;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
+  /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
+  private readonly unsynced: (fn: () => void) => void;
 
   /**
    * `syncWal` fsyncs the database's WAL file off the event loop; without it
@@ -227,13 +223,14 @@ export class HotPath {
       .pluck();
     // Delivery results are fsync'd too: the spool body is removed right after, and a
     // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
+    this.unsynced = unsyncedRunner(db);
     this.writes = new GroupWriter(
       db,
       (w) => {
         if (w.kind === 'commit') w.ids = this.writeMessage(w.message);
         else this.writeUpdate(w.u, w.now);
       },
-      syncWal,
+      syncWal && { wal: syncWal, unsynced: this.unsynced },
     );
   }
 
@@ -304,7 +301,7 @@ export class HotPath {
     await this.idle();
     // A lease need not survive a crash (start-up clears every lease): no fsync for it. A later
     // synchronous=FULL commit syncs the WAL up to and including this one, so order is kept.
-    unsynced(this.db, () => {
+    this.unsynced(() => {
       const due = this.selDue.all(now, now, rows) as DueRow[];
       for (const id of pick(due)) this.setLease.run(leaseUntil, id);
     });
