@@ -92,7 +92,7 @@ export function publicUrl(config: Config, port = config.http.listen.port): strin
 export async function openStore(config: Config): Promise<{ store: SqliteQueueStore; spool: Spool }> {
   const store = new SqliteQueueStore(path.join(config.store.dir, 'queue.sqlite'));
   await store.init();
-  return { store, spool: new Spool(path.join(config.store.dir, 'spool')) };
+  return { store, spool: new Spool(path.join(config.store.dir, 'spool'), config.store.directory_fsync) };
 }
 
 /**

@@ -233,6 +233,12 @@ const storeSchema = z
       .describe(
         'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// URL so that several nodes share them; the queue itself stays in the local store',
       ),
+    directory_fsync: z
+      .enum(['auto', 'always'])
+      .default('auto')
+      .describe(
+        'when a new spool file\'s directory is fsync\'d too: "auto" skips it on ext2/3/4, XFS and btrfs, whose fsync of a new file makes its name durable as well; "always" does it on every file system',
+      ),
   })
   .prefault({});
 

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statfsSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -16,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { isSmartholdError } from '../errors.js';
 import { newQueueId } from '../util/queue-id.js';
-import { DirSyncer, Spool } from './spool.js';
+import { DirSyncer, newNamesNeedDirFsync, Spool } from './spool.js';
 
 /** A spool in a fresh temp directory, removed after the test. */
 function tempSpool(t: TestContext): Spool {
@@ -285,7 +286,8 @@ test('a small body is kept in memory by its writer; a large one is not', async (
   await w.finish();
   assert.deepEqual(w.body, small);
   assert.deepEqual(await readAll(w.open()), small);
-  assert.deepEqual(readFileSync(spool.pathOf(w.queueId)), small, 'and on disk');
+  await w.commit();
+  assert.deepEqual(readFileSync(spool.pathOf(w.queueId)), small, 'and on disk once committed');
   const big = bodyOf(600_000);
   const wb = await spool.create(newQueueId());
   for (let i = 0; i < big.length; i += 100_000) await wb.write(big.subarray(i, i + 100_000));
@@ -297,11 +299,17 @@ test('a small body is kept in memory by its writer; a large one is not', async (
 test('a body is written under its final name; abort removes it before commit, never after', async (t) => {
   const spool = tempSpool(t);
   const w = await spool.create(newQueueId());
-  await w.write(bodyOf(100));
+  // Larger than what a writer keeps in memory: complete in its file when finish() resolves.
+  await w.write(bodyOf(300_000));
   await w.finish();
   assert.ok(existsSync(spool.pathOf(w.queueId)));
   await w.abort();
   assert.ok(!existsSync(spool.pathOf(w.queueId)), 'aborted before commit: gone');
+  const s = await spool.create(newQueueId());
+  await s.write(bodyOf(100));
+  await s.finish();
+  await s.abort();
+  assert.ok(!existsSync(spool.pathOf(s.queueId)), 'a small one too, written in the background');
   const c = await spool.create(newQueueId());
   await c.write(bodyOf(100));
   await c.finish();
@@ -359,4 +367,26 @@ test('directory fsyncs: requests during one in flight share the next, which star
   assert.equal(started.length, 3, 'another directory does not wait');
   release?.();
   await other;
+});
+
+test('a file that cannot be created fails the writer at commit, and abort removes nothing', async (t) => {
+  const spool = tempSpool(t);
+  const id = newQueueId();
+  // Someone else's file under the name: open(wx) fails with EEXIST.
+  mkdirSync(path.dirname(spool.pathOf(id)), { recursive: true });
+  writeFileSync(spool.pathOf(id), 'not ours');
+  const w = await spool.create(id);
+  await w.write(bodyOf(100));
+  await w.finish();
+  await assert.rejects(w.commit(), /EEXIST/);
+  await w.abort();
+  assert.equal(readFileSync(spool.pathOf(id), 'utf8'), 'not ours');
+});
+
+test('on ext4, XFS and btrfs a new name is durable with its file; elsewhere, or with "always", its directory is fsync\'d', () => {
+  assert.equal(newNamesNeedDirFsync(os.tmpdir(), 'always'), true);
+  const type = statfsSync(os.tmpdir()).type;
+  const covered = [0xef53, 0x58465342, 0x9123683e].includes(type);
+  assert.equal(newNamesNeedDirFsync(os.tmpdir(), 'auto'), !covered);
+  assert.equal(newNamesNeedDirFsync('/nonexistent/dir', 'auto'), true, 'unknown: fsync');
 });

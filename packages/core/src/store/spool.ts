@@ -2,7 +2,8 @@
  * store/spool.ts — message bodies as files.
  *
  * A body is streamed straight to spool/q/XY/ID and fsync'd, and so is its
- * directory; only then does the queue database commit make it a message. A
+ * name (by the file's fsync on ext4, XFS and btrfs, else by its directory's,
+ * see DirectoryFsync); only then does the queue database commit make it a message. A
  * file under q/ that no pending message refers to is a leftover (of a crash
  * before that commit, so never acknowledged, or after the last delivery) and
  * start-up removes it. The queue database refers to bodies by queue id; this
@@ -52,6 +53,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statfsSync,
 } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -67,8 +69,10 @@ export interface SpoolWriter {
   /** Bytes written so far. */
   readonly size: number;
   /**
-   * Writes what is still buffered: the file is complete when it resolves. Its
-   * fsync and its directory's run on meanwhile; commit() waits for them.
+   * Ends the body. A body kept in memory (see `body`) is written, fsync'd and
+   * closed in the background; a larger one is complete in its file when this
+   * resolves and its fsync runs on. commit() waits for all of it and reports
+   * its errors.
    */
   finish(): Promise<void>;
   /**
@@ -185,6 +189,34 @@ export class DirSyncer {
 interface DirState {
   inFlight?: Promise<void> | undefined;
   next?: Promise<void> | undefined;
+}
+
+/**
+ * When a new spool file's directory entry needs a directory fsync of its own.
+ * `auto`: not on ext2/3/4, XFS or btrfs, whose fsync of a newly created file
+ * also makes its name durable (ext4 commits the transaction that created the
+ * entry, or without a journal syncs the parent, ext4_sync_parent; XFS forces
+ * the log with the create in it; btrfs logs the new name); on any other file
+ * system, and with `always`, it is fsync'd too. Links and renames (shared
+ * bodies, moveAside) always fsync their directories: they create no inode.
+ */
+export type DirectoryFsync = 'auto' | 'always';
+
+/** statfs f_type of the file systems whose file fsync covers a new file's name. */
+const NAME_DURABLE_WITH_FILE = new Set([
+  0xef53, // ext2/3/4
+  0x58465342, // XFS
+  0x9123683e, // btrfs
+]);
+
+/** Whether new files in `dir` need their directory fsync'd as well (see DirectoryFsync). */
+export function newNamesNeedDirFsync(dir: string, mode: DirectoryFsync): boolean {
+  if (mode === 'always') return true;
+  try {
+    return !NAME_DURABLE_WITH_FILE.has(statfsSync(dir).type);
+  } catch {
+    return true;
+  }
 }
 
 /** mkdir -p, with every directory it creates made durable in its parent. */
@@ -337,14 +369,20 @@ export class Spool {
   /** Queue subdirectories known to exist durably (they are never removed). */
   private readonly madeDirs = new Set<string>();
   private readonly dirSync = new DirSyncer();
+  /** Whether a new body's directory is fsync'd besides the body (see DirectoryFsync). */
+  readonly syncsNewNames: boolean;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    directoryFsync: DirectoryFsync = 'auto',
+  ) {
     this.tmpDir = path.join(root, 'tmp');
     this.queueDir = path.join(root, 'q');
     this.corruptDir = path.join(root, 'corrupt');
     this.bodiesDir = path.join(root, 'bodies');
     mkdirSync(this.tmpDir, { recursive: true });
     mkdirSync(this.queueDir, { recursive: true });
+    this.syncsNewNames = newNamesNeedDirFsync(this.queueDir, directoryFsync);
   }
 
   /** The final path of a body (its single-file form). */
@@ -367,7 +405,9 @@ export class Spool {
   /**
    * Starts writing a body, straight under its final name: until the queue
    * database refers to it, a body there is a leftover that start-up removes,
-   * so no temp name and rename are needed.
+   * so no temp name and rename are needed. The file is opened meanwhile: the
+   * first bytes are taken at once (into memory), and an error in opening it
+   * fails the first write to disk, finish() or commit().
    */
   async create(queueId: string): Promise<SpoolWriter> {
     const finalPath = this.pathOf(queueId);
@@ -377,8 +417,14 @@ export class Spool {
       await mkdirDurable(dir);
       this.madeDirs.add(dir);
     }
-    const fh: FileHandle = await open(finalPath, 'wx', 0o600);
-    const dirSync = this.dirSync;
+    const opened: Promise<FileHandle> = open(finalPath, 'wx', 0o600);
+    opened.catch(() => undefined);
+    // Where the body's own fsync does not cover its new name, the directory's fsync starts once
+    // the name exists (shared with the messages arriving meanwhile) and runs while the body
+    // arrives and the hooks run: started at finish() it queued behind the one in flight (~4 ms).
+    const syncName = this.syncsNewNames ? (): Promise<void> => this.dirSync.sync(dir) : undefined;
+    const entrySynced = syncName ? opened.then(syncName) : Promise.resolve();
+    entrySynced.catch(() => undefined);
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -394,12 +440,12 @@ export class Spool {
       pending = [];
       pendingBytes = 0;
       flushed = true;
-      await writeAll(fh, buf);
+      await writeAll(await opened, buf);
     };
     const close = async (): Promise<void> => {
       if (!closed) {
         closed = true;
-        await fh.close();
+        await (await opened.catch(() => undefined))?.close();
       }
     };
     return {
@@ -417,16 +463,27 @@ export class Spool {
         if (pendingBytes >= WRITE_BATCH) await flush();
       },
       async finish() {
+        let fileSynced: Promise<void>;
         if (!flushed) {
+          // All of it is in memory, where the hooks and the first delivery read it: the write,
+          // the fsync and the close run meanwhile, and an error in them fails commit().
           const all = Buffer.concat(pending, pendingBytes);
           whole = all;
-          pending = [all];
+          pending = [];
+          pendingBytes = 0;
+          fileSynced = opened
+            .then(async (fh) => {
+              await writeAll(fh, all);
+              await fh.sync();
+            })
+            .finally(close);
+        } else {
+          // The hooks read the file: it must be complete first; the fsync runs while they do.
+          await flush();
+          fileSynced = opened.then((fh) => fh.sync()).finally(close);
         }
-        await flush();
-        // The file and its directory entry are made durable while the hooks run (they read the
-        // complete file or the body kept in memory); commit() waits for both fsyncs.
-        const fileSynced = fh.sync().finally(close);
-        durable = Promise.all([fileSynced, dirSync.sync(dir)]).then(() => undefined);
+        // commit() waits for the body's fsync and its name's (since create()).
+        durable = Promise.all([fileSynced, entrySynced]).then(() => undefined);
         durable.catch(() => undefined);
       },
       open: () =>
@@ -439,8 +496,13 @@ export class Spool {
       async abort() {
         await durable?.catch(() => undefined);
         await close().catch(() => undefined);
-        // Once committed the body belongs to the queue: only the queue removes it.
-        if (!committed) await unlinkIfThere(finalPath);
+        // Once committed the body belongs to the queue: only the queue removes it. A file that
+        // could not be created is not ours to remove.
+        const made = await opened.then(
+          () => true,
+          () => false,
+        );
+        if (!committed && made) await unlinkIfThere(finalPath);
       },
     };
   }

@@ -5,7 +5,7 @@
  * when it returns (the 250 after DATA waits for it). Bodies live in the spool
  * (store/spool.ts), not here. Queries use only what PostgreSQL also has.
  */
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type Generated, Kysely, Migrator, SqliteDialect } from 'kysely';
@@ -80,7 +80,7 @@ export class SqliteQueueStore implements QueueStore {
   /** Prepared statements and group commit for the per-message queries; set by init(). */
   private hotPath: HotPath | undefined;
 
-  /** The WAL file's descriptor, for fsync off the event loop (see sqlite-hot.ts). */
+  /** The WAL file's descriptor, for fdatasync off the event loop (see sqlite-hot.ts). */
   private walFd: number | undefined;
 
   constructor(private readonly file: string) {
@@ -121,7 +121,8 @@ export class SqliteQueueStore implements QueueStore {
     const fd = this.walFd;
     return () =>
       new Promise<void>((resolve, reject) => {
-        fsync(fd, (err) => {
+        // fdatasync, as SQLite itself syncs on Linux: the WAL's bytes and size, not its times.
+        fdatasync(fd, (err) => {
           if (err) reject(err);
           else resolve();
         });
