@@ -92,7 +92,9 @@ export function publicUrl(config: Config, port = config.http.listen.port): strin
 export async function openStore(config: Config): Promise<{ store: SqliteQueueStore; spool: Spool }> {
   const store = new SqliteQueueStore(path.join(config.store.dir, 'queue.sqlite'));
   await store.init();
-  return { store, spool: new Spool(path.join(config.store.dir, 'spool'), config.store.directory_fsync) };
+  const spool = new Spool(path.join(config.store.dir, 'spool'), config.store.directory_fsync);
+  if (config.store.inline_max_size > 0) spool.attachInline(store.inlineBodies, config.store.inline_max_size);
+  return { store, spool };
 }
 
 /**

@@ -233,6 +233,15 @@ const storeSchema = z
       .describe(
         'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// URL so that several nodes share them; the queue itself stays in the local store',
       ),
+    inline_max_size: z
+      .number()
+      .int()
+      .min(0)
+      .max(256 * 1024)
+      .default(64 * 1024)
+      .describe(
+        'largest message (octets) whose body is stored in the queue database with its records, when it goes to delivery: one fsync of the write-ahead log for both and no spool file; larger ones and held ones are spool files. 0: always spool files',
+      ),
     directory_fsync: z
       .enum(['auto', 'always'])
       .default('auto')

@@ -1,11 +1,14 @@
 /**
  * store/committer.ts — make a message durable: body first, then its records.
  *
- * The order is what makes "250 means on disk" true: the body is fsync'd and
- * renamed into the spool (and the directory fsync'd) before the database
- * transaction that makes the message exist; a crash between the two leaves an
- * unreferenced body that start-up removes (it was never acknowledged). Also
- * used by plugins' submit() for notices and releases. It does not deliver.
+ * The order is what makes "250 means on disk" true: a spool file and its
+ * name are fsync'd before the database transaction that makes the message
+ * exist; a crash between the two leaves an unreferenced body that start-up
+ * removes (it was never acknowledged). A small body going to delivery is
+ * instead stored in that same transaction (Spool.storesInline): one fsync of
+ * the write-ahead log for both, no file. A body no recipient gets is not
+ * kept. Also used by plugins' submit() for notices and releases. It does not
+ * deliver.
  *
  * A message whose recipients are all on hold (spam kept by the quarantine,
  * possibly for weeks) has its body shared with identical held bodies
@@ -57,25 +60,32 @@ export class Committer {
 
   /** Commits a spooled body (already finished) and its records. Durable when it resolves. */
   async commit(writer: SpoolWriter, message: NewMessage): Promise<void> {
-    await writer.commit();
     const active = message.recipients.some((r) => r.state === 'active');
+    const discarded = message.recipients.every((r) => r.state === 'discarded');
+    const held = message.recipients.length > 0 && message.recipients.every((r) => r.state === 'hold');
+    // Where the body goes: nowhere when no recipient gets it (unless it is a file already); with
+    // its records, in one transaction and one fsync, when it is small and going to delivery; else
+    // to its spool file (held bodies are shared between messages there, see shareHeld).
+    const unkept = discarded && writer.body !== undefined;
+    const inline = !unkept && !held && this.spool.storesInline(writer) ? writer.body : undefined;
+    if (!unkept && inline === undefined) await writer.commit();
     const leaseUntil = active ? this.sink.reserve() : undefined;
     let claim: Claim | undefined;
     try {
-      claim = await this.queue.commit(leaseUntil === undefined ? message : { ...message, leaseUntil });
+      claim = await this.queue.commit({
+        ...message,
+        ...(leaseUntil === undefined ? {} : { leaseUntil }),
+        ...(inline === undefined ? {} : { body: inline }),
+      });
     } catch (err) {
       if (leaseUntil !== undefined) this.sink.cancel();
       await this.spool.remove(message.queueId).catch(() => undefined);
       throw err;
     }
-    if (message.recipients.every((r) => r.state === 'discarded')) {
-      await this.spool.remove(message.queueId).catch(() => undefined);
-    }
+    if (discarded && !unkept) await this.spool.remove(message.queueId).catch(() => undefined);
     if (leaseUntil !== undefined && !claim) this.sink.cancel();
     if (active) this.sink.committed(claim, writer.body);
-    if (message.recipients.length && message.recipients.every((r) => r.state === 'hold')) {
-      await this.shareHeld(message.queueId);
-    }
+    if (held) await this.shareHeld(message.queueId);
   }
 
   /** Stores a held body once (crash-safe by design); never fails the commit. */

@@ -63,7 +63,31 @@ const m002: Migration = {
   },
 };
 
+/**
+ * 003: bodies stored with their message (a small body that goes to delivery:
+ * one fsync of the write-ahead log makes body and records durable together,
+ * instead of a spool file's create, fsync and unlink). Deleted with it.
+ */
+const m003 = (dialect: Dialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('bodies')
+      .addColumn('queue_id', 'varchar(32)', (c) =>
+        c.primaryKey().references('messages.queue_id').onDelete('cascade'),
+      )
+      .addColumn('data', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+      .execute();
+  },
+});
+
 /** Migrations by name, in order. */
 export function queueMigrations(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '001_queue': m001(dialect), '002_delay_warned': m002 }) };
+  return {
+    getMigrations: () =>
+      Promise.resolve({
+        '001_queue': m001(dialect),
+        '002_delay_warned': m002,
+        '003_bodies': m003(dialect),
+      }),
+  };
 }

@@ -13,7 +13,8 @@
  * is left of it moved aside to spool/corrupt/: never delivered half. The
  * delivery scheduler then finds no body, bounces the recipients and tells the
  * sender (DSN), as for a body lost at any other time. Last, canonical bodies
- * no message links to any more are removed. Leases of deliveries cut short are
+ * no message links to any more are removed, and so are bodies stored in the
+ * database for messages no longer pending (a removal lost in a crash). Leases of deliveries cut short are
  * released so they are retried at once (at-least-once delivery).
  */
 import type { Logger } from 'pino';
@@ -45,6 +46,8 @@ export async function recoverSpool(store: QueueStore, spool: Spool, log: Logger)
     }
   }
   for (const id of pending) await checkPending(store, spool, log, id);
+  const inline = spool.sweepInline();
+  if (inline) log.info({ count: inline }, 'removed stored bodies of messages no longer pending');
   const bodies = await spool.sweepBodies();
   if (bodies) log.info({ count: bodies }, 'removed shared bodies no message refers to');
 }

@@ -60,6 +60,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SmartholdError } from '../errors.js';
 import { isQueueId } from '../util/queue-id.js';
+import type { InlineBodies } from './sqlite-hot.js';
 
 /** A body being written. */
 export interface SpoolWriter {
@@ -69,10 +70,11 @@ export interface SpoolWriter {
   /** Bytes written so far. */
   readonly size: number;
   /**
-   * Ends the body. A body kept in memory (see `body`) is written, fsync'd and
-   * closed in the background; a larger one is complete in its file when this
-   * resolves and its fsync runs on. commit() waits for all of it and reports
-   * its errors.
+   * Ends the body. A body kept in memory (see `body`) that may be stored with
+   * its records (Spool.storesInline) waits for the committer's choice; another
+   * is written, fsync'd and closed in the background; a larger one is complete
+   * in its file when this resolves and its fsync runs on. commit() waits for
+   * all of it and reports its errors.
    */
   finish(): Promise<void>;
   /**
@@ -83,7 +85,11 @@ export interface SpoolWriter {
   readonly body: Buffer | undefined;
   /** Reads the body back (for hooks, before commit). */
   open(): Readable;
-  /** Waits until the body and its directory entry are durable; after this, abort() leaves the file. */
+  /**
+   * Makes the body durable as a spool file (writing it now when it was kept
+   * in memory) and waits for it; after this, abort() leaves the file. Not
+   * called for a body stored with its records (Spool.storesInline).
+   */
   commit(): Promise<void>;
   /** Removes the file unless committed. Safe to call more than once. */
   abort(): Promise<void>;
@@ -369,6 +375,9 @@ export class Spool {
   /** Queue subdirectories known to exist durably (they are never removed). */
   private readonly madeDirs = new Set<string>();
   private readonly dirSync = new DirSyncer();
+  /** Bodies stored with their messages, and the largest stored so (see attachInline). */
+  private inline: InlineBodies | undefined;
+  private inlineMax = -1;
   /** Whether a new body's directory is fsync'd besides the body (see DirectoryFsync). */
   readonly syncsNewNames: boolean;
 
@@ -405,50 +414,75 @@ export class Spool {
   /**
    * Starts writing a body, straight under its final name: until the queue
    * database refers to it, a body there is a leftover that start-up removes,
-   * so no temp name and rename are needed. The file is opened meanwhile: the
-   * first bytes are taken at once (into memory), and an error in opening it
-   * fails the first write to disk, finish() or commit().
+   * so no temp name and rename are needed. Bytes are kept in memory up to
+   * 256 KB; the file is created when more arrive, or at finish() for a body
+   * that cannot be stored with its records (see attachInline), or at commit().
+   * An error in creating or writing it fails that write, finish() or commit().
    */
-  async create(queueId: string): Promise<SpoolWriter> {
+  create(queueId: string): Promise<SpoolWriter> {
     const finalPath = this.pathOf(queueId);
     const dir = path.dirname(finalPath);
-    // Queue subdirectories are never removed: make each durable once per process.
-    if (!this.madeDirs.has(dir)) {
-      await mkdirDurable(dir);
-      this.madeDirs.add(dir);
-    }
-    const opened: Promise<FileHandle> = open(finalPath, 'wx', 0o600);
-    opened.catch(() => undefined);
-    // Where the body's own fsync does not cover its new name, the directory's fsync starts once
-    // the name exists (shared with the messages arriving meanwhile) and runs while the body
-    // arrives and the hooks run: started at finish() it queued behind the one in flight (~4 ms).
-    const syncName = this.syncsNewNames ? (): Promise<void> => this.dirSync.sync(dir) : undefined;
-    const entrySynced = syncName ? opened.then(syncName) : Promise.resolve();
-    entrySynced.catch(() => undefined);
+    const inlineMax = this.inline ? this.inlineMax : -1;
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let flushed = false;
+    let finished = false;
     let closed = false;
     let committed = false;
     let whole: Buffer | undefined;
-    /** The fsyncs started by finish(), of the file and of its directory. */
+    let opened: Promise<FileHandle> | undefined;
+    /** The durability of the file's name, where its own fsync does not give it (syncsNewNames). */
+    let nameSynced: Promise<void> = Promise.resolve();
+    /** The file's write(s), fsync and close, and its name's fsync: commit() waits for them. */
     let durable: Promise<void> | undefined;
+    const openFile = (): Promise<FileHandle> => {
+      if (opened) return opened;
+      const o = (async () => {
+        // Queue subdirectories are never removed: make each durable once per process.
+        if (!this.madeDirs.has(dir)) {
+          await mkdirDurable(dir);
+          this.madeDirs.add(dir);
+        }
+        return open(finalPath, 'wx', 0o600);
+      })();
+      o.catch(() => undefined);
+      opened = o;
+      // The directory's fsync starts once the name exists (shared with the messages arriving
+      // meanwhile) and runs while the body arrives and the hooks run: started at finish() it
+      // queued behind the one in flight (~4 ms per message at 5 KB x10).
+      if (this.syncsNewNames) {
+        nameSynced = o.then(() => this.dirSync.sync(dir));
+        nameSynced.catch(() => undefined);
+      }
+      return o;
+    };
+    const close = async (): Promise<void> => {
+      if (!closed && opened) {
+        closed = true;
+        await (await opened.catch(() => undefined))?.close();
+      }
+    };
     const flush = async (): Promise<void> => {
       if (!pendingBytes) return;
       const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
       flushed = true;
-      await writeAll(await opened, buf);
+      await writeAll(await openFile(), buf);
     };
-    const close = async (): Promise<void> => {
-      if (!closed) {
-        closed = true;
-        await (await opened.catch(() => undefined))?.close();
-      }
+    /** Writes the body kept in memory to its file, fsyncs and closes it, in the background. */
+    const persist = (all: Buffer): void => {
+      const fileSynced = openFile()
+        .then(async (fh) => {
+          await writeAll(fh, all);
+          await fh.sync();
+        })
+        .finally(close);
+      durable = Promise.all([fileSynced, nameSynced]).then(() => undefined);
+      durable.catch(() => undefined);
     };
-    return {
+    return Promise.resolve({
       queueId,
       get size() {
         return size;
@@ -463,33 +497,31 @@ export class Spool {
         if (pendingBytes >= WRITE_BATCH) await flush();
       },
       async finish() {
-        let fileSynced: Promise<void>;
+        finished = true;
         if (!flushed) {
-          // All of it is in memory, where the hooks and the first delivery read it: the write,
-          // the fsync and the close run meanwhile, and an error in them fails commit().
+          // All of it is in memory, where the hooks and the first delivery read it. A body too big
+          // to go with its records is written meanwhile; the others wait for commit() (a spool
+          // file after all) or go with their records.
           const all = Buffer.concat(pending, pendingBytes);
           whole = all;
           pending = [];
           pendingBytes = 0;
-          fileSynced = opened
-            .then(async (fh) => {
-              await writeAll(fh, all);
-              await fh.sync();
-            })
-            .finally(close);
-        } else {
-          // The hooks read the file: it must be complete first; the fsync runs while they do.
-          await flush();
-          fileSynced = opened.then((fh) => fh.sync()).finally(close);
+          if (size > inlineMax) persist(all);
+          return;
         }
-        // commit() waits for the body's fsync and its name's (since create()).
-        durable = Promise.all([fileSynced, entrySynced]).then(() => undefined);
+        // The hooks read the file: it must be complete first; the fsync runs while they do.
+        await flush();
+        const fileSynced = openFile()
+          .then((fh) => fh.sync())
+          .finally(close);
+        durable = Promise.all([fileSynced, nameSynced]).then(() => undefined);
         durable.catch(() => undefined);
       },
       open: () =>
         whole === undefined ? createReadStream(finalPath) : Readable.from([whole], { objectMode: false }),
       commit: async () => {
-        if (durable === undefined) throw new Error('SpoolWriter.commit() before finish()');
+        if (!finished) throw new Error('SpoolWriter.commit() before finish()');
+        if (durable === undefined && whole !== undefined) persist(whole);
         await durable;
         committed = true;
       },
@@ -498,13 +530,34 @@ export class Spool {
         await close().catch(() => undefined);
         // Once committed the body belongs to the queue: only the queue removes it. A file that
         // could not be created is not ours to remove.
-        const made = await opened.then(
+        const made = await opened?.then(
           () => true,
           () => false,
         );
         if (!committed && made) await unlinkIfThere(finalPath);
       },
-    };
+    });
+  }
+
+  /**
+   * Lets bodies of up to `maxSize` octets be stored with their message's
+   * records (NewMessage.body) instead of in a spool file: one fsync of the
+   * database's write-ahead log makes both durable, and no file is created,
+   * fsync'd or removed. open(), size() and remove() look there first.
+   */
+  attachInline(bodies: InlineBodies, maxSize: number): void {
+    this.inline = bodies;
+    this.inlineMax = maxSize;
+  }
+
+  /** Whether a finished writer's body may be stored with its records (see attachInline). */
+  storesInline(writer: SpoolWriter): boolean {
+    return this.inline !== undefined && writer.body !== undefined && writer.size <= this.inlineMax;
+  }
+
+  /** Removes bodies stored with messages that have no pending recipient (start-up); how many. */
+  sweepInline(): number {
+    return this.inline?.sweep() ?? 0;
   }
 
   /**
@@ -512,11 +565,15 @@ export class Spool {
    * A missing message is an 'error' event (ENOENT) on the stream.
    */
   open(queueId: string): Readable {
+    const stored = this.inline?.read(queueId);
+    if (stored) return Readable.from([stored], { objectMode: false });
     return Readable.from(readMessage(this.namesOf(queueId)), { objectMode: false });
   }
 
   /** Size of a committed message (both parts when shared), or undefined when it is missing. */
   async size(queueId: string): Promise<number | undefined> {
+    const stored = this.inline?.size(queueId);
+    if (stored !== undefined) return stored;
     const n = this.namesOf(queueId);
     try {
       return (await stat(n.single)).size;
@@ -548,11 +605,14 @@ export class Spool {
    * if (recipients.every((r) => r.state === 'hold')) await spool.shareBody(queueId);
    */
   async shareBody(queueId: string): Promise<boolean> {
+    // A body stored with its records is not a file: nothing to share.
+    if (this.inline?.size(queueId) !== undefined) return false;
     return this.exclusive(queueId, () => this.share(this.namesOf(queueId), queueId));
   }
 
   /** Deletes a committed message (either form) and its canonical body when no other message uses it. */
   async remove(queueId: string): Promise<void> {
+    if (this.inline?.drop(queueId)) return;
     await this.exclusive(queueId, () => this.removeNames(this.namesOf(queueId)));
   }
 

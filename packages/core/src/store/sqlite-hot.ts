@@ -31,7 +31,26 @@ export interface DueRow {
 /** An item of the group commit: a new message (`ids` filled in when written) or a delivery result. */
 type Write =
   | { readonly kind: 'commit'; readonly message: NewMessage; ids: number[] }
-  | { readonly kind: 'update'; readonly u: RecipientUpdate; readonly now: number };
+  | { readonly kind: 'update'; readonly u: RecipientUpdate; readonly now: number }
+  | { readonly kind: 'drop'; readonly queueId: string };
+
+/**
+ * Bodies stored with their message (NewMessage.body), for the spool to read
+ * and remove (Spool.attachInline). Synchronous: a read is one indexed lookup.
+ */
+export interface InlineBodies {
+  /** The stored body, or undefined when the message has none here (a spool file, or gone). */
+  read(queueId: string): Buffer | undefined;
+  /** Its size, or undefined as for read(). */
+  size(queueId: string): number | undefined;
+  /**
+   * Removes a stored body with the next group commit; false when there is
+   * none. Not waited for: a removal lost in a crash is redone by sweep().
+   */
+  drop(queueId: string): boolean;
+  /** Removes the bodies of messages with no pending recipient (start-up); how many. */
+  sweep(): number;
+}
 
 interface Waiter<T> {
   readonly item: T;
@@ -183,6 +202,11 @@ export class HotPath {
   private readonly updDue: Database.Statement;
   private readonly selStates: Database.Statement;
   private readonly cntPending: Database.Statement;
+  private readonly insBody: Database.Statement;
+  private readonly selBody: Database.Statement;
+  private readonly selBodySize: Database.Statement;
+  private readonly delBody: Database.Statement;
+  private readonly sweepBodies: Database.Statement;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
   /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
@@ -221,6 +245,13 @@ export class HotPath {
     this.cntPending = db
       .prepare(`SELECT count(*) FROM recipients WHERE queue_id = ? AND state IN ${PENDING}`)
       .pluck();
+    this.insBody = db.prepare(`INSERT INTO bodies (queue_id, data) VALUES (?, ?)`);
+    this.selBody = db.prepare(`SELECT data FROM bodies WHERE queue_id = ?`).pluck();
+    this.selBodySize = db.prepare(`SELECT length(data) FROM bodies WHERE queue_id = ?`).pluck();
+    this.delBody = db.prepare(`DELETE FROM bodies WHERE queue_id = ?`);
+    this.sweepBodies = db.prepare(
+      `DELETE FROM bodies WHERE queue_id NOT IN (SELECT queue_id FROM recipients WHERE state IN ${PENDING})`,
+    );
     // Delivery results are fsync'd too: the spool body is removed right after, and a
     // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
     this.unsynced = unsyncedRunner(db);
@@ -228,7 +259,8 @@ export class HotPath {
       db,
       (w) => {
         if (w.kind === 'commit') w.ids = this.writeMessage(w.message);
-        else this.writeUpdate(w.u, w.now);
+        else if (w.kind === 'update') this.writeUpdate(w.u, w.now);
+        else this.delBody.run(w.queueId);
       },
       syncWal && { wal: syncWal, unsynced: this.unsynced },
     );
@@ -248,6 +280,7 @@ export class HotPath {
       JSON.stringify(m.results),
       JSON.stringify(m.trace),
     );
+    if (m.body) this.insBody.run(m.queueId, m.body);
     return m.recipients.map(
       (r) =>
         this.insRecipient.run(
@@ -315,6 +348,18 @@ export class HotPath {
   isFinished(queueId: string): boolean {
     return (this.cntPending.get(queueId) as number) === 0;
   }
+
+  /** The bodies stored with their messages (see InlineBodies). */
+  readonly inline: InlineBodies = {
+    read: (queueId) => (this.selBody.get(queueId) as Buffer | undefined) ?? undefined,
+    size: (queueId) => (this.selBodySize.get(queueId) as number | undefined) ?? undefined,
+    drop: (queueId) => {
+      if (this.selBodySize.get(queueId) === undefined) return false;
+      this.writes.submit({ kind: 'drop', queueId }).catch(() => undefined);
+      return true;
+    },
+    sweep: () => this.sweepBodies.run().changes,
+  };
 
   /** Writes whatever is still queued (before the database closes). */
   async drain(): Promise<void> {

@@ -13,7 +13,7 @@ import { SmartholdError } from '../errors.js';
 import type { ResultRecord } from '../plugin/api.js';
 import type { TraceEntry } from '../plugin/results.js';
 import { queueMigrations } from './migrations.js';
-import { HotPath } from './sqlite-hot.js';
+import { HotPath, type InlineBodies } from './sqlite-hot.js';
 import {
   type Claim,
   type MessageDetail,
@@ -127,6 +127,11 @@ export class SqliteQueueStore implements QueueStore {
           else resolve();
         });
       });
+  }
+
+  /** Bodies stored with their messages, for Spool.attachInline (after init()). */
+  get inlineBodies(): InlineBodies {
+    return this.hot.inline;
   }
 
   private get hot(): HotPath {

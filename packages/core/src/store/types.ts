@@ -50,6 +50,11 @@ export interface NewMessage {
    * query. A crash before delivery is covered as for any lease.
    */
   readonly leaseUntil?: number;
+  /**
+   * The body, stored with the records in the same transaction instead of in
+   * a spool file (see Spool.attachInline); absent when it is a spool file.
+   */
+  readonly body?: Buffer;
 }
 
 /** A claimed recipient, to be delivered. */
