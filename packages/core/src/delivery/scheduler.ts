@@ -242,7 +242,11 @@ export class DeliveryScheduler implements CommitSink {
     );
     await this.report(claim, updates, now);
     for (const u of updates) this.metrics?.deliveries.inc({ status: u.state });
-    await this.store.update(updates, now);
+    // A spool file is removed right after: the results must be on disk first, or a crash could
+    // leave a delivered message pending without its body (and bounce it). A body stored with the
+    // records is removed after them in the same log, so theirs may wait for the next commit's
+    // fsync: a crash before it means a second delivery, as for a crash during this one.
+    await this.store.update(updates, now, { sync: !this.spool.storedWithRecords(claim.queueId) });
     if (await this.store.isFinished(claim.queueId)) await this.spool.remove(claim.queueId);
     if (this.host) {
       for (const u of updates) {

@@ -555,6 +555,11 @@ export class Spool {
     return this.inline !== undefined && writer.body !== undefined && writer.size <= this.inlineMax;
   }
 
+  /** Whether a committed message's body is stored with its records (see attachInline). */
+  storedWithRecords(queueId: string): boolean {
+    return this.inline?.size(queueId) !== undefined;
+  }
+
   /** Removes bodies stored with messages that have no pending recipient (start-up); how many. */
   sweepInline(): number {
     return this.inline?.sweep() ?? 0;

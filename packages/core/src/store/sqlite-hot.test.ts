@@ -130,3 +130,31 @@ test('with a WAL fsync off the event loop, a commit resolves only after it, and 
     assert.equal((await s.list()).length, 4);
   });
 });
+
+test('updates that need no fsync of their own are written without one; with a commit in the batch, its fsync covers them', async () => {
+  await withStore(async (s) => {
+    let syncs = 0;
+    const hot = new HotPath(s.sqlite, () => {
+      syncs++;
+      return Promise.resolve();
+    });
+    const [id] = await hot.commit(msg('238AAAAAAAAAAA'));
+    assert.equal(syncs, 1, 'a commit is fsynced');
+    const u = {
+      id: id as number,
+      state: 'delivered' as const,
+      attempts: 1,
+      nextAttemptAt: 2,
+      delayReason: '',
+      relay: 'r',
+      dsn: '2.0.0',
+    };
+    await hot.update([u], 2, false);
+    assert.equal(syncs, 1, 'an unsynced update alone: written, no fsync');
+    assert.equal(hot.isFinished('238AAAAAAAAAAA'), true);
+    await Promise.all([hot.update([{ ...u, attempts: 2 }], 3, false), hot.commit(msg('238AAAAAAAAAAB'))]);
+    assert.equal(syncs, 2, 'in a batch with a commit: one fsync for both');
+    await hot.update([{ ...u, attempts: 3 }], 4);
+    assert.equal(syncs, 3, 'a synced update: fsynced');
+  });
+});

@@ -54,6 +54,8 @@ export interface InlineBodies {
 
 interface Waiter<T> {
   readonly item: T;
+  /** Resolved only after the WAL fsync; otherwise once written (durable with a later fsync). */
+  readonly synced: boolean;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -89,9 +91,9 @@ class GroupWriter<T> {
     else this.db.transaction(fn)();
   }
 
-  submit(item: T): Promise<void> {
+  submit(item: T, synced = true): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, synced, resolve, reject });
       this.schedule();
     });
   }
@@ -120,7 +122,9 @@ class GroupWriter<T> {
     this.queue = [];
     if (!batch.length) return;
     const written = this.writeBatch(batch);
-    if (!this.sync || !written.length) {
+    // A batch of items that need no fsync of their own is not fsync'd: the log is written in
+    // order, so the next fsync (of a commit) makes them durable with it.
+    if (!this.sync || !written.some((w) => w.synced)) {
       for (const w of written) w.resolve();
       return;
     }
@@ -252,8 +256,9 @@ export class HotPath {
     this.sweepBodies = db.prepare(
       `DELETE FROM bodies WHERE queue_id NOT IN (SELECT queue_id FROM recipients WHERE state IN ${PENDING})`,
     );
-    // Delivery results are fsync'd too: the spool body is removed right after, and a
-    // "delivered" lost in a crash would then read as a lost body and bounce a delivered message.
+    // Delivery results are fsync'd too when the message's body is a spool file: it is removed
+    // right after, and a "delivered" lost in a crash would then read as a lost body and bounce a
+    // delivered message (see update()).
     this.unsynced = unsyncedRunner(db);
     this.writes = new GroupWriter(
       db,
@@ -319,9 +324,13 @@ export class HotPath {
     return c.ids;
   }
 
-  /** Durable when it resolves; shares its transaction with the commits and updates of the same turn. */
-  async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
-    await Promise.all(updates.map((u) => this.writes.submit({ kind: 'update', u, now })));
+  /**
+   * Shares its transaction with the commits and updates of the same turn.
+   * Durable when it resolves, or with `synced` false, once written: durable
+   * with the next fsync, and before anything written after it.
+   */
+  async update(updates: readonly RecipientUpdate[], now: number, synced = true): Promise<void> {
+    await Promise.all(updates.map((u) => this.writes.submit({ kind: 'update', u, now }, synced)));
   }
 
   /** Due recipients (at most `rows`), leased until `leaseUntil` in the same transaction. */
@@ -355,7 +364,7 @@ export class HotPath {
     size: (queueId) => (this.selBodySize.get(queueId) as number | undefined) ?? undefined,
     drop: (queueId) => {
       if (this.selBodySize.get(queueId) === undefined) return false;
-      this.writes.submit({ kind: 'drop', queueId }).catch(() => undefined);
+      this.writes.submit({ kind: 'drop', queueId }, false).catch(() => undefined);
       return true;
     },
     sweep: () => this.sweepBodies.run().changes,

@@ -187,9 +187,9 @@ export class SqliteQueueStore implements QueueStore {
     return claims;
   }
 
-  async update(updates: readonly RecipientUpdate[], now: number): Promise<void> {
+  async update(updates: readonly RecipientUpdate[], now: number, opts?: { sync?: boolean }): Promise<void> {
     if (!updates.length) return;
-    await this.hot.update(updates, now);
+    await this.hot.update(updates, now, opts?.sync ?? true);
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {

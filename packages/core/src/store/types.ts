@@ -135,9 +135,12 @@ export interface QueueStore {
    * Records delivery results (and clears the lease). A `deferred` result is
    * not written over a recipient that left active/deferred meanwhile (an
    * operator's hold wins over a retry); delivered and bounced are facts and
-   * are always written.
+   * are always written. Durable when it resolves; with `sync: false` only
+   * written, and durable with the next commit, before anything written after
+   * it (for a message whose body is stored with its records: losing the
+   * result in a crash means a duplicate delivery, never a lost body).
    */
-  update(updates: readonly RecipientUpdate[], now: number): Promise<void>;
+  update(updates: readonly RecipientUpdate[], now: number, opts?: { sync?: boolean }): Promise<void>;
   /** The current state of each recipient of a message (empty when the message was deleted). */
   states(queueId: string): Promise<Map<number, RecipientState>>;
   /** The earliest next_attempt_at among pending active/deferred recipients. */
