@@ -233,6 +233,9 @@ const storeSchema = z
       .describe(
         'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// URL so that several nodes share them; the queue itself stays in the local store',
       ),
+    keep_finished: duration('7d').describe(
+      'how long the records of a finished message (every recipient delivered, bounced or discarded) are kept after its last change, for explain and queue show; "0s" keeps them for ever',
+    ),
     inline_max_size: z
       .number()
       .int()

@@ -14,6 +14,7 @@
  * is on disk. The cold paths (listings, admin) stay in Kysely (sqlite.ts).
  */
 import type Database from 'better-sqlite3';
+import { queueIdTimePrefix } from '../util/queue-id.js';
 import type { NewMessage, RecipientState, RecipientUpdate } from './types.js';
 
 /** Rows claim() reads. */
@@ -211,6 +212,8 @@ export class HotPath {
   private readonly selBodySize: Database.Statement;
   private readonly delBody: Database.Statement;
   private readonly sweepBodies: Database.Statement;
+  private readonly selFinished: Database.Statement;
+  private readonly delMessage: Database.Statement;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
   /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
@@ -256,6 +259,15 @@ export class HotPath {
     this.sweepBodies = db.prepare(
       `DELETE FROM bodies WHERE queue_id NOT IN (SELECT queue_id FROM recipients WHERE state IN ${PENDING})`,
     );
+    // Messages that arrived before @bound (queue ids start with the arrival time), after the
+    // cursor @after, oldest first; `done` when no recipient is pending or changed since @since.
+    this.selFinished = db.prepare(
+      `SELECT m.queue_id AS id, NOT EXISTS (
+         SELECT 1 FROM recipients r WHERE r.queue_id = m.queue_id AND (r.state IN ${PENDING} OR r.updated_at >= @since)
+       ) AS done
+       FROM messages m WHERE m.queue_id > @after AND m.queue_id < @bound ORDER BY m.queue_id LIMIT @limit`,
+    );
+    this.delMessage = db.prepare(`DELETE FROM messages WHERE queue_id = ?`);
     // Delivery results are fsync'd too when the message's body is a spool file: it is removed
     // right after, and a "delivered" lost in a crash would then read as a lost body and bounce a
     // delivered message (see update()).
@@ -369,6 +381,33 @@ export class HotPath {
     },
     sweep: () => this.sweepBodies.run().changes,
   };
+
+  /**
+   * Looks at up to `limit` messages that arrived before `before`, after
+   * queue id `after`, oldest first, and deletes the finished ones (no pending
+   * recipient, no change since `before`) with their recipients and stored
+   * bodies (cascade): one transaction without an fsync of its own (a purge
+   * lost in a crash is done again). Returns how many it looked at and
+   * deleted, and the last id it looked at (the next call's `after`).
+   */
+  purgeFinished(
+    before: number,
+    after: string,
+    limit: number,
+  ): { examined: number; deleted: number; last: string } {
+    let deleted = 0;
+    let rows: { id: string; done: number }[] = [];
+    this.unsynced(() => {
+      rows = this.selFinished.all({
+        after,
+        bound: queueIdTimePrefix(before),
+        since: before,
+        limit,
+      }) as typeof rows;
+      for (const r of rows) if (r.done) deleted += this.delMessage.run(r.id).changes;
+    });
+    return { examined: rows.length, deleted, last: rows.at(-1)?.id ?? after };
+  }
 
   /** Writes whatever is still queued (before the database closes). */
   async drain(): Promise<void> {

@@ -80,6 +80,9 @@ export class SqliteQueueStore implements QueueStore {
   /** Prepared statements and group commit for the per-message queries; set by init(). */
   private hotPath: HotPath | undefined;
 
+  /** Where purgeFinished() goes on from: the last queue id it looked at ('' for the oldest). */
+  private purgedUpTo = '';
+
   /** The WAL file's descriptor, for fdatasync off the event loop (see sqlite-hot.ts). */
   private walFd: number | undefined;
 
@@ -190,6 +193,14 @@ export class SqliteQueueStore implements QueueStore {
   async update(updates: readonly RecipientUpdate[], now: number, opts?: { sync?: boolean }): Promise<void> {
     if (!updates.length) return;
     await this.hot.update(updates, now, opts?.sync ?? true);
+  }
+
+  async purgeFinished(before: number, limit: number): Promise<{ deleted: number; more: boolean }> {
+    await this.hot.idle();
+    const r = this.hot.purgeFinished(before, this.purgedUpTo, limit);
+    const more = r.examined === limit;
+    this.purgedUpTo = more ? r.last : '';
+    return { deleted: r.deleted, more };
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {

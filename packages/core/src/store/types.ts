@@ -141,6 +141,14 @@ export interface QueueStore {
    * result in a crash means a duplicate delivery, never a lost body).
    */
   update(updates: readonly RecipientUpdate[], now: number, opts?: { sync?: boolean }): Promise<void>;
+  /**
+   * Deletes the records of finished messages (every recipient delivered,
+   * bounced or discarded) that have not changed since `before`, oldest first,
+   * looking at up to `limit` messages per call and going on where the last
+   * call stopped. `more` is false once it has looked at every message that
+   * arrived before `before` (the next call starts from the oldest again).
+   */
+  purgeFinished(before: number, limit: number): Promise<{ deleted: number; more: boolean }>;
   /** The current state of each recipient of a message (empty when the message was deleted). */
   states(queueId: string): Promise<Map<number, RecipientState>>;
   /** The earliest next_attempt_at among pending active/deferred recipients. */

@@ -26,6 +26,11 @@ export function newQueueId(nowMs: number = Date.now()): string {
   return encode(nowMs, 9) + encode(rnd, 5);
 }
 
+/** The time part of ids of messages arriving at `ms`: every id of an earlier arrival sorts before it. */
+export function queueIdTimePrefix(ms: number): string {
+  return encode(ms, 9);
+}
+
 /** True when `id` has the shape of a queue id (guards paths built from ids). */
 export function isQueueId(id: string): boolean {
   return /^[0-9BCDFGHJKLMNPQRSTVWXYZ]{14}$/.test(id);
