@@ -58,9 +58,10 @@ export async function tokenize(
   for (const link of msg.links) urlTokens(link, tokens);
   const stats = { letters: 0, upper: 0, nonAscii: 0, chars: 0, urls: msg.links.length };
   const scripts = new Map<string, number>();
+  const words = new WordTokenizer('', opts, tokens);
   for (const text of msg.texts) {
     for (const piece of splitText(text.length > TEXT_PER_PART ? text.slice(0, TEXT_PER_PART) : text)) {
-      bodyTokens(piece, opts, tokens, stats, scripts);
+      bodyTokens(piece, words, tokens, stats, scripts);
       await yielder.tick();
     }
   }
@@ -108,6 +109,9 @@ function isSpace(c: number): boolean {
  * and trailing `)"']}>*.,;:?~\`|=_#-` stripped, then lower-cased. Scanned by
  * hand rather than with split() and two replace() per word: this is the
  * tokenizer's hot loop, and the tokens are exactly the same.
+ *
+ * @example
+ * wordTokens('Hello, World!', '', DEFAULT_TOKENIZER, tokens) // hello, world!, bi:hello world!
  */
 export function wordTokens(
   text: string,
@@ -116,31 +120,221 @@ export function wordTokens(
   tokens: Set<string>,
   minLength = 3,
 ): void {
-  let previous: string | undefined;
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (i === n) break;
-    let start = i;
-    while (i < n && !isSpace(text.charCodeAt(i))) i++;
-    let end = i;
-    while (start < end && inTable(LEAD, text.charCodeAt(start))) start++;
-    while (end > start && inTable(TRAIL, text.charCodeAt(end - 1))) end--;
-    const word = text.slice(start, end).toLowerCase();
-    if (word.length < minLength) {
-      previous = undefined;
-      continue;
+  new WordTokenizer(prefix, opts, tokens, minLength).add(text);
+}
+
+/** Room in a new WordTokenizer's tables (they double when half full). */
+const INITIAL_SLOTS = 256;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * wordTokens for many pieces of text into one token set (a message's body),
+ * remembering which words and pairs it has already added. Text repeats its
+ * words: most words of a message, and most of their pairs, were added before,
+ * and adding them again cannot change the set. So an ASCII word is looked up
+ * by its characters in the text, case folded on the fly (what toLowerCase()
+ * does to ASCII), and a pair by the numbers of its two words; only a word or
+ * pair not seen yet becomes a string and goes to the set. The tokens, and the
+ * order in which the set first receives them, are those of wordTokens.
+ */
+export class WordTokenizer {
+  /** Each word seen, lower-cased, by number. */
+  readonly #words: string[] = [];
+  /** Hash of each ASCII word (by number), to skip most string comparisons. */
+  #wordHashes = new Int32Array(INITIAL_SLOTS);
+  /** Open addressing (linear probing) over ASCII words: word number + 1, 0 when empty. */
+  #wordSlots = new Int32Array(INITIAL_SLOTS);
+  #asciiWords = 0;
+  /** Words with a code unit above 0x7F, lower-cased as a whole. */
+  readonly #wideWords = new Map<string, number>();
+  /** Pairs seen: first word's number + 1 (0 when empty) and second word's number. */
+  #pairFirst = new Int32Array(INITIAL_SLOTS);
+  #pairSecond = new Int32Array(INITIAL_SLOTS);
+  #pairCount = 0;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly opts: TokenizerOptions,
+    private readonly tokens: Set<string>,
+    private readonly minLength = 3,
+  ) {}
+
+  /** Adds the words of one piece of text (pairs never span two pieces). */
+  add(text: string): void {
+    const { prefix, opts, tokens, minLength } = this;
+    const maxLength = opts.maxWordLength;
+    let previous = -1;
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      while (i < n && isSpace(text.charCodeAt(i))) i++;
+      if (i === n) break;
+      let start = i;
+      // The code units of the run, or'ed: below 0x80 when all of them are ASCII.
+      let bits = 0;
+      for (let c = text.charCodeAt(i); !isSpace(c); c = text.charCodeAt(i)) {
+        bits |= c;
+        if (++i === n) break;
+      }
+      let end = i;
+      while (start < end && inTable(LEAD, text.charCodeAt(start))) start++;
+      while (end > start && inTable(TRAIL, text.charCodeAt(end - 1))) end--;
+      let id: number;
+      // Stripping removes ASCII only: an ASCII run is an ASCII word, and toLowerCase() keeps its length.
+      if (bits < 0x80) {
+        const length = end - start;
+        if (length < minLength) {
+          previous = -1;
+          continue;
+        }
+        if (length > maxLength) {
+          tokens.add(`${prefix}skip:${asciiClass(text.charCodeAt(start))}${Math.floor(length / 10) * 10}`);
+          previous = -1;
+          continue;
+        }
+        id = this.#asciiWord(text, start, end);
+      } else {
+        const word = text.slice(start, end).toLowerCase();
+        if (word.length < minLength) {
+          previous = -1;
+          continue;
+        }
+        if (word.length > maxLength) {
+          tokens.add(`${prefix}skip:${charClass(word)}${Math.floor(word.length / 10) * 10}`);
+          previous = -1;
+          continue;
+        }
+        id = this.#wideWord(word);
+      }
+      if (opts.bigrams && previous >= 0 && this.#newPair(previous, id)) {
+        tokens.add(`${prefix}bi:${this.#words[previous] ?? ''} ${this.#words[id] ?? ''}`);
+      }
+      previous = id;
     }
-    if (word.length > opts.maxWordLength) {
-      tokens.add(`${prefix}skip:${charClass(word)}${Math.floor(word.length / 10) * 10}`);
-      previous = undefined;
-      continue;
-    }
-    tokens.add(prefix + word);
-    if (opts.bigrams && previous !== undefined) tokens.add(`${prefix}bi:${previous} ${word}`);
-    previous = word;
   }
+
+  /** The number of the ASCII word text[start, end), lower-cased; a new word goes to the set. */
+  #asciiWord(text: string, start: number, end: number): number {
+    let h = FNV_OFFSET;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(k)), FNV_PRIME);
+    const slots = this.#wordSlots;
+    const mask = slots.length - 1;
+    const length = end - start;
+    for (let slot = spread(h) & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[slot] ?? 0;
+      if (entry === 0) break;
+      if (this.#wordHashes[entry - 1] !== h) continue;
+      const word = this.#words[entry - 1] ?? '';
+      if (word.length !== length) continue;
+      let k = 0;
+      while (k < length && word.charCodeAt(k) === lowerAscii(text.charCodeAt(start + k))) k++;
+      if (k === length) return entry - 1;
+    }
+    const id = this.#newWord(text.slice(start, end).toLowerCase());
+    this.#wordHashes[id] = h;
+    if (2 * (this.#asciiWords + 1) > slots.length) this.#growWords();
+    this.#placeWord(id);
+    return id;
+  }
+
+  /** The number of a word with a code unit above 0x7F (lower-cased already); a new word goes to the set. */
+  #wideWord(word: string): number {
+    const known = this.#wideWords.get(word);
+    if (known !== undefined) return known;
+    const id = this.#newWord(word);
+    this.#wideWords.set(word, id);
+    return id;
+  }
+
+  /** Numbers a word not seen before and adds its token. */
+  #newWord(word: string): number {
+    const id = this.#words.length;
+    this.#words.push(word);
+    if (id >= this.#wordHashes.length) {
+      const hashes = new Int32Array(2 * this.#wordHashes.length);
+      hashes.set(this.#wordHashes);
+      this.#wordHashes = hashes;
+    }
+    this.tokens.add(this.prefix + word);
+    return id;
+  }
+
+  #placeWord(id: number): void {
+    const slots = this.#wordSlots;
+    const mask = slots.length - 1;
+    let slot = spread(this.#wordHashes[id] ?? 0) & mask;
+    while (slots[slot] !== 0) slot = (slot + 1) & mask;
+    slots[slot] = id + 1;
+    this.#asciiWords++;
+  }
+
+  /** Doubles the word table (the hashes are kept: no word is read again). */
+  #growWords(): void {
+    const old = this.#wordSlots;
+    this.#wordSlots = new Int32Array(2 * old.length);
+    this.#asciiWords = 0;
+    for (const entry of old) if (entry !== 0) this.#placeWord(entry - 1);
+  }
+
+  /** True the first time the pair (a, b) of word numbers is seen. */
+  #newPair(a: number, b: number): boolean {
+    const first = this.#pairFirst;
+    const mask = first.length - 1;
+    for (let slot = pairHash(a, b) & mask; ; slot = (slot + 1) & mask) {
+      const f = first[slot] ?? 0;
+      if (f === 0) break;
+      if (f === a + 1 && this.#pairSecond[slot] === b) return false;
+    }
+    if (2 * (this.#pairCount + 1) > first.length) this.#growPairs();
+    this.#placePair(a, b);
+    return true;
+  }
+
+  #placePair(a: number, b: number): void {
+    const first = this.#pairFirst;
+    const mask = first.length - 1;
+    let slot = pairHash(a, b) & mask;
+    while (first[slot] !== 0) slot = (slot + 1) & mask;
+    first[slot] = a + 1;
+    this.#pairSecond[slot] = b;
+    this.#pairCount++;
+  }
+
+  /** Doubles the pair table. */
+  #growPairs(): void {
+    const first = this.#pairFirst;
+    const second = this.#pairSecond;
+    this.#pairFirst = new Int32Array(2 * first.length);
+    this.#pairSecond = new Int32Array(2 * first.length);
+    this.#pairCount = 0;
+    for (let slot = 0; slot < first.length; slot++) {
+      const f = first[slot] ?? 0;
+      if (f !== 0) this.#placePair(f - 1, second[slot] ?? 0);
+    }
+  }
+}
+
+/** Table slot bits from a hash: the high bits folded into the low ones that pick the slot. */
+function spread(h: number): number {
+  return h ^ (h >>> 16);
+}
+
+/** A hash of two word numbers. */
+function pairHash(a: number, b: number): number {
+  return spread(Math.imul(Math.imul(a, 0x9e3779b1) ^ b, 0x85ebca6b));
+}
+
+/** What toLowerCase() makes of an ASCII code unit. */
+function lowerAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+}
+
+/** charClass of an ASCII word, from its first code unit. */
+function asciiClass(c: number): string {
+  const lower = lowerAscii(c);
+  if (lower >= 0x61 && lower <= 0x7a) return 'a';
+  return c >= 0x30 && c <= 0x39 ? 'd' : 'p';
 }
 
 function charClass(word: string): string {
@@ -159,7 +353,7 @@ interface Stats {
 
 function bodyTokens(
   text: string,
-  opts: TokenizerOptions,
+  words: WordTokenizer,
   tokens: Set<string>,
   stats: Stats,
   scripts: Map<string, number>,
@@ -181,7 +375,7 @@ function bodyTokens(
     // ASCII only (most mail): the letters are A–Z and a–z, the capitals A–Z; no scripts.
     asciiLetterStats(plain, stats);
   } else letterStats(plain, stats, scripts);
-  wordTokens(plain, '', opts, tokens);
+  words.add(plain);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
