@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Yielder } from '../yield.js';
-import { decodeCharset, decodeQuotedPrintable } from './decode.js';
+import { decodeCharset, decodeQuotedPrintable, hasHighBit } from './decode.js';
 import { decodeWords, parseParamValue } from './headers.js';
 import { decodeEntities, htmlToText } from './html.js';
 import { readMessage } from './message.js';
@@ -53,6 +53,27 @@ describe('transfer encodings and charsets', () => {
     assert.equal(ct.params.get('boundary'), 'a b;c');
     const cd = parseParamValue("attachment; filename*0*=utf-8''r%C3%A9sum; filename*1=.pdf");
     assert.equal(cd.params.get('filename'), 'résum.pdf');
+  });
+
+  it('finds a byte above 0x7F as a loop over the bytes does, in views at any offset', () => {
+    let seed = 1;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const plain = (bytes: Uint8Array): boolean => bytes.some((b) => b > 0x7f);
+    for (let round = 0; round < 2000; round++) {
+      const bytes = Buffer.alloc(Math.floor(next() * 300));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(next() * 0x80);
+      // Now and then one high byte, anywhere (first, last, or between).
+      if (bytes.length > 0 && next() < 0.5)
+        bytes[Math.floor(next() * bytes.length)] = 0x80 + Math.floor(next() * 0x80);
+      const start = Math.floor(next() * (bytes.length + 1));
+      const end = start + Math.floor(next() * (bytes.length - start + 1));
+      const view = bytes.subarray(start, end);
+      assert.equal(hasHighBit(view), plain(view));
+      assert.equal(hasHighBit(new Uint8Array(view)), plain(view));
+    }
   });
 });
 
