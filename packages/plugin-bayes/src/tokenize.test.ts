@@ -2,7 +2,7 @@
  * tokenize.test.ts — the hand-written word scanner and its memory of words
  * and pairs against the plain definition of a word (split, two regular
  * expressions, toLowerCase), on seeded random text: the same tokens, first
- * added in the same order.
+ * added in the same order; and the letters it counts on the way.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -133,6 +133,30 @@ describe('wordTokens', () => {
         words.add(text);
       }
       assert.deepEqual([...actual], [...expected]);
+    }
+  });
+
+  it('counts letters and capitals when every character of the words is ASCII', () => {
+    const next = rng(99);
+    const asciiVocabulary = ['Hello', 'WORLD', 'x1', '(Ok)', 'a.b', 'Zz', '@', '~9', 'AZaz[`{'];
+    const spaces = [' ', '\n', '\t', '\u00a0', '\u2003'];
+    for (let round = 0; round < 300; round++) {
+      const text =
+        round % 2 === 0
+          ? randomText(next, Math.floor(next() * 200))
+          : Array.from(
+              { length: Math.floor(next() * 40) },
+              () =>
+                (asciiVocabulary[Math.floor(next() * asciiVocabulary.length)] ?? '') +
+                (spaces[Math.floor(next() * spaces.length)] ?? ''),
+            ).join('');
+      const counts = { letters: 1, upper: 2 };
+      const ascii = new WordTokenizer('', DEFAULT_TOKENIZER, new Set()).add(text, counts);
+      assert.equal(ascii, !/[^\s\x00-\x7f]/.test(text), JSON.stringify(text));
+      if (ascii) {
+        assert.equal(counts.letters, 1 + (text.match(/[a-z]/gi) ?? []).length);
+        assert.equal(counts.upper, 2 + (text.match(/[A-Z]/g) ?? []).length);
+      } else assert.deepEqual(counts, { letters: 1, upper: 2 });
     }
   });
 

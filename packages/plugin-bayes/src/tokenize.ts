@@ -123,8 +123,14 @@ export function wordTokens(
   new WordTokenizer(prefix, opts, tokens, minLength).add(text);
 }
 
-/** Room in a new WordTokenizer's tables (they double when half full). */
-const INITIAL_SLOTS = 256;
+/** Letter statistics that WordTokenizer.add counts in ASCII text. */
+export interface LetterCounts {
+  letters: number;
+  upper: number;
+}
+
+/** Room in a new WordTokenizer's tables (they double when half full): a subject needs no more. */
+const INITIAL_SLOTS = 64;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -160,13 +166,22 @@ export class WordTokenizer {
     private readonly minLength = 3,
   ) {}
 
-  /** Adds the words of one piece of text (pairs never span two pieces). */
-  add(text: string): void {
+  /**
+   * Adds the words of one piece of text (pairs never span two pieces). When
+   * every character of its words is ASCII, adds its letters (A–Z, a–z) and
+   * capitals (A–Z) to `letters` and returns true: the letter statistics need
+   * them, this loop reads every character anyway, and whitespace is never a
+   * letter. Otherwise returns false and counts nothing.
+   */
+  add(text: string, letters?: LetterCounts): boolean {
     const { prefix, opts, tokens, minLength } = this;
     const maxLength = opts.maxWordLength;
     let previous = -1;
     const n = text.length;
     let i = 0;
+    let allBits = 0;
+    let letterCount = 0;
+    let upperCount = 0;
     while (i < n) {
       while (i < n && isSpace(text.charCodeAt(i))) i++;
       if (i === n) break;
@@ -175,8 +190,14 @@ export class WordTokenizer {
       let bits = 0;
       for (let c = text.charCodeAt(i); !isSpace(c); c = text.charCodeAt(i)) {
         bits |= c;
+        // c | 0x20 is a–z for A–Z and a–z only; bit 0x20 is clear in a capital.
+        if (((c | 0x20) - 0x61) >>> 0 < 26) {
+          letterCount++;
+          if ((c & 0x20) === 0) upperCount++;
+        }
         if (++i === n) break;
       }
+      allBits |= bits;
       let end = i;
       while (start < end && inTable(LEAD, text.charCodeAt(start))) start++;
       while (end > start && inTable(TRAIL, text.charCodeAt(end - 1))) end--;
@@ -212,6 +233,12 @@ export class WordTokenizer {
       }
       previous = id;
     }
+    if (allBits >= 0x80) return false;
+    if (letters) {
+      letters.letters += letterCount;
+      letters.upper += upperCount;
+    }
+    return true;
   }
 
   /** The number of the ASCII word text[start, end), lower-cased; a new word goes to the set. */
@@ -371,28 +398,9 @@ function bodyTokens(
       })
     : withoutUrls;
   stats.chars += plain.length;
-  if (!NON_ASCII.test(plain)) {
-    // ASCII only (most mail): the letters are A–Z and a–z, the capitals A–Z; no scripts.
-    asciiLetterStats(plain, stats);
-  } else letterStats(plain, stats, scripts);
-  words.add(plain);
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** letterStats for ASCII text, without a regular expression: the same counts. */
-function asciiLetterStats(text: string, stats: Stats): void {
-  let letters = 0;
-  let upper = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i) | 0x20;
-    if (c >= 0x61 && c <= 0x7a) {
-      letters++;
-      if ((text.charCodeAt(i) & 0x20) === 0) upper++;
-    }
-  }
-  stats.letters += letters;
-  stats.upper += upper;
+  // Words all ASCII (most mail): the word scan counted the letters, A–Z and
+  // a–z, and the capitals, A–Z, as letterStats would; there are no scripts.
+  if (!words.add(plain, stats)) letterStats(plain, stats, scripts);
 }
 
 /** Counts letters, capitals and non-ASCII letters by runs of letters; a run counts for the script of its first letter. */
