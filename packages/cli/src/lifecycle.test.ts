@@ -155,7 +155,7 @@ describe('damaged spool entries', () => {
       'a@example.org',
       ['b@example.net'],
       // Larger than [store] inline_max_size: a spool file, not a body stored with its records.
-      'Subject: damaged\r\n\r\n' + 'y'.repeat(70_000) + '\r\n',
+      'Subject: damaged\r\n\r\n' + ('y'.repeat(76) + '\r\n').repeat(4000),
     );
     assert.equal(r.code, 250);
     await first.stop();

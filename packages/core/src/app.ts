@@ -29,7 +29,7 @@ import { Ingress, type Listener } from './smtp/ingress.js';
 import { Committer } from './store/committer.js';
 import { lockStoreDir } from './store/lock.js';
 import { recoverSpool } from './store/recover.js';
-import { PURGE_EVERY_MS, purgeFinished } from './store/retention.js';
+import { compact, PURGE_EVERY_MS, purgeFinished } from './store/retention.js';
 import { Spool } from './store/spool.js';
 import { SqliteQueueStore } from './store/sqlite.js';
 import { openPluginDatabase } from './store/database.js';
@@ -238,10 +238,10 @@ async function assemble(
   teardown.push(() => running.stop(graceMs));
   teardown.push(() => jobs.stop());
   const keep = config.store.keep_finished;
-  if (keep > 0)
-    jobs.add('core', 'purge-finished', PURGE_EVERY_MS, async () => {
-      await purgeFinished(store, clock.now(), keep, log);
-    });
+  jobs.add('core', 'purge-finished', PURGE_EVERY_MS, async () => {
+    if (keep > 0) await purgeFinished(store, clock.now(), keep, log);
+    await compact(store);
+  });
   if (http) httpPort = (await listenHttp(http, config.http.listen.host, config.http.listen.port)).port;
   // Released first on stop: no new sessions, and open ones finish before delivery stops.
   teardown.push(() => ingress.close());

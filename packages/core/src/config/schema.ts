@@ -241,7 +241,7 @@ const storeSchema = z
       .int()
       .min(0)
       .max(256 * 1024)
-      .default(64 * 1024)
+      .default(256 * 1024)
       .describe(
         'largest message (octets) whose body is stored in the queue database with its records, when it goes to delivery: one fsync of the write-ahead log for both and no spool file; larger ones and held ones are spool files. 0: always spool files',
       ),

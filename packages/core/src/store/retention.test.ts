@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createLogger } from '../log.js';
 import { newQueueId } from '../util/queue-id.js';
-import { purgeFinished } from './retention.js';
+import { compact, purgeFinished } from './retention.js';
 import { SqliteQueueStore } from './sqlite.js';
 import type { RecipientState } from './types.js';
 
@@ -96,4 +96,41 @@ test('each call looks at a bounded number of messages and goes on where the last
   assert.deepEqual(await s.purgeFinished(before, 2), { deleted: 1, more: false }, 'b, then the end');
   assert.deepEqual(left(s), [held]);
   assert.deepEqual(await s.purgeFinished(before, 2), { deleted: 0, more: false }, 'from the oldest again');
+});
+
+test('the space of deleted bodies goes back to the file system, keeping some slack', async (t) => {
+  const s = await store(t);
+  assert.equal(s.sqlite.pragma('auto_vacuum', { simple: true }), 2, 'incremental, in a new database');
+  const body = Buffer.alloc(200_000, 0x61);
+  const ids: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const queueId = newQueueId(NOW - i);
+    ids.push(queueId);
+    await s.commit({
+      queueId,
+      arrivalTime: NOW,
+      sender: 'a@example.org',
+      size: body.length,
+      clientAddress: '',
+      clientHelo: '',
+      authUser: '',
+      origin: 'smtp',
+      results: [],
+      trace: [],
+      recipients: [{ address: 'b@example.net', state: 'active' }],
+      body,
+    });
+  }
+  for (const id of ids) await s.remove(id, NOW);
+  const free = (): number => s.sqlite.pragma('freelist_count', { simple: true }) as number;
+  assert.ok(free() > 4000, `~20 MB free after the deletes (${String(free())} pages)`);
+  const before = free();
+  const given = await compact(s);
+  assert.ok(given > 0 && given <= 16 * 256, `a bounded amount per run (${String(given)} pages)`);
+  while ((await compact(s)) > 0);
+  assert.ok(
+    free() <= 2048 && free() > 2000,
+    `what is above the slack is given back (${String(free())} of ${String(before)} left)`,
+  );
+  assert.equal(await compact(s), 0, 'then nothing more');
 });

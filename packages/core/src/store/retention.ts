@@ -7,7 +7,8 @@
  * `queue show`; then they are deleted. Without this the queue database would
  * grow by every message ever relayed. The work is cut into small
  * transactions with a turn of the event loop between them, so SMTP sessions
- * never wait long behind it.
+ * never wait long behind it. The same job gives free space back to the file
+ * system (compact).
  */
 import type { Logger } from 'pino';
 import type { QueueStore } from './types.js';
@@ -18,6 +19,29 @@ export const PURGE_EVERY_MS = 10_000;
 const BATCH = 200;
 /** Transactions per run at most (so a run looks at 10,000 messages at most). */
 const MAX_BATCHES = 50;
+
+/** Free database pages kept for reuse (8 MB of 4 KB pages); more are given back to the file system. */
+const SLACK_PAGES = 2048;
+/** Pages given back per transaction (1 MB), and transactions per run at most. */
+const COMPACT_PAGES = 256;
+const COMPACT_STEPS = 16;
+
+/**
+ * Gives the space of deleted bodies and records back to the file system, a
+ * little at a time, when more than SLACK_PAGES are free: bodies stored in the
+ * database after a backlog (a next hop down for a day) would otherwise keep
+ * the file at its largest. Returns the pages given back.
+ */
+export async function compact(store: QueueStore): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < COMPACT_STEPS; i++) {
+    const n = await store.compact(SLACK_PAGES, COMPACT_PAGES);
+    total += n;
+    if (n === 0) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return total;
+}
 
 /** One run: deletes what has been finished for longer than `keepMs`; returns how many. */
 export async function purgeFinished(

@@ -214,6 +214,8 @@ export class HotPath {
   private readonly sweepBodies: Database.Statement;
   private readonly selFinished: Database.Statement;
   private readonly delMessage: Database.Statement;
+  private readonly autoVacuum: Database.Statement;
+  private readonly freePages: Database.Statement;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
   /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
@@ -268,6 +270,8 @@ export class HotPath {
        FROM messages m WHERE m.queue_id > @after AND m.queue_id < @bound ORDER BY m.queue_id LIMIT @limit`,
     );
     this.delMessage = db.prepare(`DELETE FROM messages WHERE queue_id = ?`);
+    this.autoVacuum = db.prepare('PRAGMA auto_vacuum').pluck();
+    this.freePages = db.prepare('PRAGMA freelist_count').pluck();
     // Delivery results are fsync'd too when the message's body is a spool file: it is removed
     // right after, and a "delivered" lost in a crash would then read as a lost body and bounce a
     // delivered message (see update()).
@@ -407,6 +411,18 @@ export class HotPath {
       for (const r of rows) if (r.done) deleted += this.delMessage.run(r.id).changes;
     });
     return { examined: rows.length, deleted, last: rows.at(-1)?.id ?? after };
+  }
+
+  /** See QueueStore.compact; without an fsync of its own, as purgeFinished(). */
+  compact(slackPages: number, maxPages: number): number {
+    if (this.autoVacuum.get() !== 2) return 0; // not INCREMENTAL: a database from before
+    const free = this.freePages.get() as number;
+    if (free <= slackPages) return 0;
+    const pages = Math.min(maxPages, free - slackPages);
+    this.unsynced(() => {
+      this.db.prepare(`PRAGMA incremental_vacuum(${String(pages)})`).run();
+    });
+    return free - (this.freePages.get() as number);
   }
 
   /** Writes whatever is still queued (before the database closes). */

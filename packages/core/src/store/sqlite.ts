@@ -67,6 +67,9 @@ const DUE_STATES: RecipientState[] = ['active', 'deferred'];
 export function openSqlite(file: string): Database.Database {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
+  // Only takes effect in a new database (before its first table): lets compact() give the
+  // space of bodies stored here back to the file system after a backlog (see retention.ts).
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
@@ -201,6 +204,11 @@ export class SqliteQueueStore implements QueueStore {
     const more = r.examined === limit;
     this.purgedUpTo = more ? r.last : '';
     return { deleted: r.deleted, more };
+  }
+
+  async compact(slackPages: number, maxPages: number): Promise<number> {
+    await this.hot.idle();
+    return this.hot.compact(slackPages, maxPages);
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {

@@ -149,6 +149,12 @@ export interface QueueStore {
    * arrived before `before` (the next call starts from the oldest again).
    */
   purgeFinished(before: number, limit: number): Promise<{ deleted: number; more: boolean }>;
+  /**
+   * Gives up to `maxPages` free database pages back to the file system when
+   * more than `slackPages` are free (space of bodies and records deleted);
+   * returns how many. 0 for a database made before incremental vacuum was on.
+   */
+  compact(slackPages: number, maxPages: number): Promise<number>;
   /** The current state of each recipient of a message (empty when the message was deleted). */
   states(queueId: string): Promise<Map<number, RecipientState>>;
   /** The earliest next_attempt_at among pending active/deferred recipients. */
