@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { newQueueId } from '../util/queue-id.js';
 import { compact, purgeFinished } from './retention.js';
 import { SqliteQueueStore } from './sqlite.js';
+import { testMessage } from './test-message.js';
 import type { RecipientState } from './types.js';
 
 const DAY = 86_400_000;
@@ -35,20 +36,14 @@ async function put(
   changed = age,
 ): Promise<string> {
   const queueId = newQueueId(NOW - age);
-  await s.commit({
-    queueId,
-    arrivalTime: NOW - age,
-    sender: 'a@example.org',
-    size: 3,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'h',
-    authUser: '',
-    origin: 'smtp',
-    results: [],
-    trace: [],
-    recipients: states.map((_, i) => ({ address: `r${String(i)}@example.net`, state: 'active' as const })),
-    body: Buffer.from('hi\n'),
-  });
+  await s.commit(
+    testMessage(queueId, {
+      arrivalTime: NOW - age,
+      size: 3,
+      recipients: states.map((_, i) => ({ address: `r${String(i)}@example.net`, state: 'active' as const })),
+      body: Buffer.from('hi\n'),
+    }),
+  );
   s.sqlite.prepare('UPDATE recipients SET updated_at = ? WHERE queue_id = ?').run(NOW - changed, queueId);
   const ids = s.sqlite
     .prepare('SELECT id FROM recipients WHERE queue_id = ? ORDER BY id')
@@ -106,20 +101,7 @@ test('the space of deleted bodies goes back to the file system, keeping some sla
   for (let i = 0; i < 100; i++) {
     const queueId = newQueueId(NOW - i);
     ids.push(queueId);
-    await s.commit({
-      queueId,
-      arrivalTime: NOW,
-      sender: 'a@example.org',
-      size: body.length,
-      clientAddress: '',
-      clientHelo: '',
-      authUser: '',
-      origin: 'smtp',
-      results: [],
-      trace: [],
-      recipients: [{ address: 'b@example.net', state: 'active' }],
-      body,
-    });
+    await s.commit(testMessage(queueId, { arrivalTime: NOW, size: body.length, body }));
   }
   for (const id of ids) await s.remove(id, NOW);
   const free = (): number => s.sqlite.pragma('freelist_count', { simple: true }) as number;

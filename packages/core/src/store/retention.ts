@@ -20,6 +20,11 @@ const BATCH = 200;
 /** Transactions per run at most (so a run looks at 10,000 messages at most). */
 const MAX_BATCHES = 50;
 
+/** Runs `step` up to `max` times while it says there is more, with a turn of the event loop between. */
+async function inSteps(max: number, step: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < max && (await step()); i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Free database pages kept for reuse (8 MB of 4 KB pages); more are given back to the file system. */
 const SLACK_PAGES = 2048;
 /** Pages given back per transaction (1 MB), and transactions per run at most. */
@@ -34,12 +39,11 @@ const COMPACT_STEPS = 16;
  */
 export async function compact(store: QueueStore): Promise<number> {
   let total = 0;
-  for (let i = 0; i < COMPACT_STEPS; i++) {
+  await inSteps(COMPACT_STEPS, async () => {
     const n = await store.compact(SLACK_PAGES, COMPACT_PAGES);
     total += n;
-    if (n === 0) break;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+    return n > 0;
+  });
   return total;
 }
 
@@ -51,12 +55,11 @@ export async function purgeFinished(
   log: Logger,
 ): Promise<number> {
   let total = 0;
-  for (let i = 0; i < MAX_BATCHES; i++) {
+  await inSteps(MAX_BATCHES, async () => {
     const r = await store.purgeFinished(now - keepMs, BATCH);
     total += r.deleted;
-    if (!r.more) break;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+    return r.more;
+  });
   if (total)
     log.info(
       { count: total },

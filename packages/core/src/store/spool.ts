@@ -3,8 +3,8 @@
  *
  * A body is streamed straight to spool/q/XY/ID and fsync'd, and so is its
  * name (by the file's fsync on ext4, XFS and btrfs, else by its directory's,
- * see DirectoryFsync); only then does the queue database commit make it a message. A
- * file under q/ that no pending message refers to is a leftover (of a crash
+ * see DirectoryFsync); only then does the queue database commit make it a
+ * message. A file under q/ that no pending message refers to is a leftover (of a crash
  * before that commit, so never acknowledged, or after the last delivery) and
  * start-up removes it. The queue database refers to bodies by queue id; this
  * module knows nothing about recipients or states. A small body (one write)
@@ -422,7 +422,7 @@ export class Spool {
   create(queueId: string): Promise<SpoolWriter> {
     const finalPath = this.pathOf(queueId);
     const dir = path.dirname(finalPath);
-    const inlineMax = this.inline ? this.inlineMax : -1;
+    const inlineMax = this.inlineMax; // -1 without attachInline: every body is a file
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -471,11 +471,14 @@ export class Spool {
       flushed = true;
       await writeAll(await openFile(), buf);
     };
-    /** Writes the body kept in memory to its file, fsyncs and closes it, in the background. */
-    const persist = (all: Buffer): void => {
+    /**
+     * Makes the file durable in the background: writes `all` (the body kept in memory) when
+     * given, fsyncs and closes it; commit() waits for that and for its name's fsync.
+     */
+    const persist = (all?: Buffer): void => {
       const fileSynced = openFile()
         .then(async (fh) => {
-          await writeAll(fh, all);
+          if (all) await writeAll(fh, all);
           await fh.sync();
         })
         .finally(close);
@@ -511,11 +514,7 @@ export class Spool {
         }
         // The hooks read the file: it must be complete first; the fsync runs while they do.
         await flush();
-        const fileSynced = openFile()
-          .then((fh) => fh.sync())
-          .finally(close);
-        durable = Promise.all([fileSynced, nameSynced]).then(() => undefined);
-        durable.catch(() => undefined);
+        persist();
       },
       open: () =>
         whole === undefined ? createReadStream(finalPath) : Readable.from([whole], { objectMode: false }),
@@ -611,7 +610,7 @@ export class Spool {
    */
   async shareBody(queueId: string): Promise<boolean> {
     // A body stored with its records is not a file: nothing to share.
-    if (this.inline?.size(queueId) !== undefined) return false;
+    if (this.storedWithRecords(queueId)) return false;
     return this.exclusive(queueId, () => this.share(this.namesOf(queueId), queueId));
   }
 

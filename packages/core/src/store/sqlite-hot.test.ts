@@ -10,22 +10,11 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { HotPath } from './sqlite-hot.js';
 import { SqliteQueueStore } from './sqlite.js';
+import { testMessage } from './test-message.js';
 import type { NewMessage } from './types.js';
 
 function msg(id: string): NewMessage {
-  return {
-    queueId: id,
-    arrivalTime: 1,
-    sender: 'a@example.org',
-    size: 10,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'h',
-    authUser: '',
-    origin: 'smtp',
-    results: [],
-    trace: [],
-    recipients: [{ address: 'b@example.net', state: 'active' }],
-  };
+  return testMessage(id);
 }
 
 async function withStore(fn: (s: SqliteQueueStore) => Promise<void>): Promise<void> {
