@@ -16,9 +16,14 @@
  *     text with "\n" becomes a multi-line reply.
  *  4. Connections are registered by session id, so the DATA deadline can
  *     answer 421 and close a client that trickles bytes.
+ *  5. The DATA-mode byte feed (SMTPStream._feedDataStream) finds line-start
+ *     dots with native byte searches instead of a loop over every byte
+ *     (smtp/data-feed.ts; same rules, checked against the library's).
  */
 import { createRequire } from 'node:module';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { feedDataStream } from './data-feed.js';
 
 export const PATCHED_VERSION = '3.21.6';
 
@@ -48,6 +53,13 @@ export const openConnections = new Map<string, { send(code: number, text: string
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3}(?: |\n|$)/;
 
 let applied = false;
+let libraryFeed: SMTPStream['_feedDataStream'] | undefined;
+
+/** smtp-server's own DATA feed, as it was before the override (tests compare against it). */
+export function originalFeedDataStream(): SMTPStream['_feedDataStream'] {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its stream as `this`
+  return libraryFeed ?? SMTPStream.prototype._feedDataStream;
+}
 
 /** Returns the installed smtp-server version. */
 export function installedVersion(): string {
@@ -112,6 +124,10 @@ export function patchSmtpServer(): void {
     }
     originalSend.call(this, code, data, context);
   };
+
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its stream as `this`
+  libraryFeed = SMTPStream.prototype._feedDataStream;
+  SMTPStream.prototype._feedDataStream = feedDataStream;
 
   applied = true;
 }
