@@ -8,6 +8,7 @@ import {
   passesUnchanged,
   patchDataStream,
 } from './data-stream-patch.js';
+import { markCrlfClean } from '../util/crlf-clean.js';
 
 /** Runs chunks through a DataStream whose _transform is `transform` (or the installed one). */
 async function encode(chunks: Buffer[], useOriginal: boolean): Promise<Buffer> {
@@ -72,4 +73,33 @@ test('with the fast path, every message is encoded byte for byte as the library 
   }
   const big = Buffer.from('the meeting was moved to thursday\r\n'.repeat(3000));
   assert.deepEqual(await encode([big], false), Buffer.concat([big, Buffer.from('.\r\n')]));
+});
+
+test('chunks of a spooled message (CRLF line ends only, marked) are encoded as the library encodes them', async () => {
+  await patchDataStream();
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  // No bare CR or LF, as ingress leaves every message; CRLFs are cut between chunks too.
+  const pieces = ['a', 'word ', '\r\n', '.', '..', '\r\n.', '\r\n..', 'x.y', ' ', '\r\n.\r\n'];
+  for (let round = 0; round < 400; round++) {
+    let text = '';
+    const n = 1 + rnd(60);
+    for (let i = 0; i < n; i++) text += pieces[rnd(pieces.length)] ?? '';
+    const raw = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < raw.length;) {
+      const size = 1 + rnd(40);
+      chunks.push(markCrlfClean(Buffer.from(raw.subarray(at, at + size))));
+      at += size;
+    }
+    const fast = await encode(chunks, false);
+    const lib = await encode(chunks, true);
+    assert.deepEqual(fast, lib, JSON.stringify(text));
+  }
+  const clean = markCrlfClean(Buffer.from('a\r\n.b\r\n'));
+  assert.equal(passesUnchanged(clean, false), false, 'a marked chunk is still searched for dots');
+  assert.equal(passesUnchanged(markCrlfClean(Buffer.from('\r\nb\r\n')), false), true);
 });

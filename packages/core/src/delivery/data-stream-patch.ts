@@ -8,10 +8,13 @@
  * ingress normalises line ends, and lines starting with a dot are rare), and
  * finding out takes two native byte searches. This override passes such a
  * chunk on unchanged, exactly as the library's own code would, and hands any
- * other chunk to the library's code. Pinned to the version it was written
- * for, and data-stream-patch.test.ts checks both paths give the same bytes.
+ * other chunk to the library's code. A chunk of a spooled message (marked by
+ * the spool, util/crlf-clean.ts) has no bare line end, so only one search for
+ * a line-start dot is left. Pinned to the version it was written for, and
+ * data-stream-patch.test.ts checks both paths give the same bytes.
  */
 import { createRequire } from 'node:module';
+import { isCrlfClean } from '../util/crlf-clean.js';
 
 export const PATCHED_NODEMAILER = '10.6.0';
 
@@ -32,6 +35,7 @@ interface DataStreamLike {
 type DataStreamClass = (new () => DataStreamLike & NodeJS.ReadWriteStream) & { prototype: DataStreamLike };
 
 const LF = 0x0a;
+const LF_DOT = Buffer.from('\n.');
 const CR = 0x0d;
 const DOT = 0x2e;
 
@@ -44,8 +48,10 @@ export function passesUnchanged(chunk: Buffer, prev: number | false): boolean {
   const len = chunk.length;
   if (!len) return true;
   const first = chunk[0];
-  if (prev === CR ? first !== LF : first === LF) return false;
   if (first === DOT && (prev === LF || prev === false)) return false;
+  // Part of a message with CRLF line ends only (util/crlf-clean.ts): only dots to look for.
+  if (isCrlfClean(chunk)) return chunk.indexOf(LF_DOT) === -1;
+  if (prev === CR ? first !== LF : first === LF) return false;
   for (let p = chunk.indexOf(LF); p !== -1; p = chunk.indexOf(LF, p + 1)) {
     if ((p === 0 ? prev : chunk[p - 1]) !== CR) return false;
     if (chunk[p + 1] === DOT) return false;

@@ -13,12 +13,11 @@
  * body leaves the spool); delay warnings likewise, once per recipient
  * (delivery/dsn.ts).
  */
-import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { PluginHost } from '../plugin/host.js';
 import type { CommitSink } from '../store/committer.js';
-import type { Spool } from '../store/spool.js';
+import { bodyStream, type Spool } from '../store/spool.js';
 import type { Claim, QueueStore, RecipientUpdate } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import { DsnNotifier, type DsnNotifierOptions, type DsnRecipient } from './dsn.js';
@@ -186,8 +185,7 @@ export class DeliveryScheduler implements CommitSink {
       from: claim.sender,
       to: claim.recipients.map((r) => r.address),
       size: claim.size,
-      openBody: () =>
-        body === undefined ? this.spool.open(claim.queueId) : Readable.from([body], { objectMode: false }),
+      openBody: () => (body === undefined ? this.spool.open(claim.queueId) : bodyStream([body])),
     });
     const now = this.clock.now();
     let updates: Mutable<RecipientUpdate>[] = [];

@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { isSmartholdError } from '../errors.js';
+import { isCrlfClean } from '../util/crlf-clean.js';
 import { newQueueId } from '../util/queue-id.js';
 import { DirSyncer, newNamesNeedDirFsync, Spool } from './spool.js';
 
@@ -28,9 +29,13 @@ function tempSpool(t: TestContext): Spool {
   return new Spool(path.join(dir, 'spool'));
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+async function readAll(stream: Readable, fromSpool = true): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  for await (const c of stream as AsyncIterable<Buffer>) {
+    // What the spool hands out is marked as having CRLF line ends only (the encoder relies on it).
+    if (fromSpool) assert.ok(isCrlfClean(c), 'a chunk from the spool is marked CRLF-clean');
+    chunks.push(c);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -285,7 +290,7 @@ test('a small body is kept in memory by its writer; a large one is not', async (
   assert.equal(w.body, undefined, 'not before finish()');
   await w.finish();
   assert.deepEqual(w.body, small);
-  assert.deepEqual(await readAll(w.open()), small);
+  assert.deepEqual(await readAll(w.open(), false), small);
   await w.commit();
   assert.deepEqual(readFileSync(spool.pathOf(w.queueId)), small, 'and on disk once committed');
   const big = bodyOf(600_000);
@@ -293,7 +298,7 @@ test('a small body is kept in memory by its writer; a large one is not', async (
   for (let i = 0; i < big.length; i += 100_000) await wb.write(big.subarray(i, i + 100_000));
   await wb.finish();
   assert.equal(wb.body, undefined);
-  assert.deepEqual(await readAll(wb.open()), big);
+  assert.deepEqual(await readAll(wb.open(), false), big);
 });
 
 test('a body is written under its final name; abort removes it before commit, never after', async (t) => {

@@ -59,6 +59,7 @@ import { link, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle }
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SmartholdError } from '../errors.js';
+import { markCrlfClean } from '../util/crlf-clean.js';
 import { isQueueId } from '../util/queue-id.js';
 import type { InlineBodies } from './sqlite-hot.js';
 
@@ -346,6 +347,19 @@ async function* readParts(files: readonly string[]): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * A stream of a spooled message's chunks, each marked as CRLF-clean: the spool
+ * holds only what ingress wrote, which normalised every line end.
+ */
+export function bodyStream(chunks: readonly Buffer[] | AsyncIterable<Buffer>): Readable {
+  if (Array.isArray(chunks)) return Readable.from(chunks.map(markCrlfClean), { objectMode: false });
+  return Readable.from(markEach(chunks as AsyncIterable<Buffer>), { objectMode: false });
+}
+
+async function* markEach(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const c of chunks) yield markCrlfClean(c);
+}
+
 /** Reads a message: the single file if it exists, else its header and body parts. */
 async function* readMessage(n: Names): AsyncGenerator<Buffer> {
   let single: FileHandle;
@@ -570,8 +584,8 @@ export class Spool {
    */
   open(queueId: string): Readable {
     const stored = this.inline?.read(queueId);
-    if (stored) return Readable.from([stored], { objectMode: false });
-    return Readable.from(readMessage(this.namesOf(queueId)), { objectMode: false });
+    if (stored) return bodyStream([stored]);
+    return bodyStream(readMessage(this.namesOf(queueId)));
   }
 
   /** Size of a committed message (both parts when shared), or undefined when it is missing. */
