@@ -25,22 +25,22 @@ async function inSteps(max: number, step: () => Promise<boolean>): Promise<void>
   for (let i = 0; i < max && (await step()); i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Free database pages kept for reuse (8 MB of 4 KB pages); more are given back to the file system. */
-const SLACK_PAGES = 2048;
-/** Pages given back per transaction (1 MB), and transactions per run at most. */
-const COMPACT_PAGES = 256;
+/** Free database space kept for reuse; more is given back to the file system. */
+const SLACK_BYTES = 8 * 1024 * 1024;
+/** Space given back per transaction, and transactions per run at most. */
+const COMPACT_BYTES = 1024 * 1024;
 const COMPACT_STEPS = 16;
 
 /**
  * Gives the space of deleted bodies and records back to the file system, a
- * little at a time, when more than SLACK_PAGES are free: bodies stored in the
+ * little at a time, when more than SLACK_BYTES are free: bodies stored in the
  * database after a backlog (a next hop down for a day) would otherwise keep
- * the file at its largest. Returns the pages given back.
+ * the file at its largest. Returns the bytes given back.
  */
 export async function compact(store: QueueStore): Promise<number> {
   let total = 0;
   await inSteps(COMPACT_STEPS, async () => {
-    const n = await store.compact(SLACK_PAGES, COMPACT_PAGES);
+    const n = await store.compact(SLACK_BYTES, COMPACT_BYTES);
     total += n;
     return n > 0;
   });

@@ -216,6 +216,7 @@ export class HotPath {
   private readonly delMessage: Database.Statement;
   private readonly autoVacuum: Database.Statement;
   private readonly freePages: Database.Statement;
+  private readonly pageSize: Database.Statement;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
   /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
@@ -272,6 +273,7 @@ export class HotPath {
     this.delMessage = db.prepare(`DELETE FROM messages WHERE queue_id = ?`);
     this.autoVacuum = db.prepare('PRAGMA auto_vacuum').pluck();
     this.freePages = db.prepare('PRAGMA freelist_count').pluck();
+    this.pageSize = db.prepare('PRAGMA page_size').pluck();
     // Delivery results are fsync'd too when the message's body is a spool file: it is removed
     // right after, and a "delivered" lost in a crash would then read as a lost body and bounce a
     // delivered message (see update()).
@@ -414,15 +416,17 @@ export class HotPath {
   }
 
   /** See QueueStore.compact; without an fsync of its own, as purgeFinished(). */
-  compact(slackPages: number, maxPages: number): number {
+  compact(slackBytes: number, maxBytes: number): number {
     if (this.autoVacuum.get() !== 2) return 0; // not INCREMENTAL: a database from before
+    const pageSize = this.pageSize.get() as number;
     const free = this.freePages.get() as number;
-    if (free <= slackPages) return 0;
-    const pages = Math.min(maxPages, free - slackPages);
+    const slack = Math.floor(slackBytes / pageSize);
+    if (free <= slack) return 0;
+    const pages = Math.min(Math.max(1, Math.floor(maxBytes / pageSize)), free - slack);
     this.unsynced(() => {
       this.db.prepare(`PRAGMA incremental_vacuum(${String(pages)})`).run();
     });
-    return free - (this.freePages.get() as number);
+    return (free - (this.freePages.get() as number)) * pageSize;
   }
 
   /** Writes whatever is still queued (before the database closes). */

@@ -67,8 +67,12 @@ const DUE_STATES: RecipientState[] = ['active', 'deferred'];
 export function openSqlite(file: string): Database.Database {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
-  // Only takes effect in a new database (before its first table): lets compact() give the
+  // Both only take effect in a new database (before its first table and WAL). 16 KB pages:
+  // SQLite writes the log a page at a time, so a 100 KB body stored with its records costs 7
+  // pages instead of 26, with as many write calls fewer (a quarter fewer CPU per 100 KB
+  // message in the bench; 5 KB messages unchanged). Incremental vacuum lets compact() give the
   // space of bodies stored here back to the file system after a backlog (see retention.ts).
+  db.pragma('page_size = 16384');
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -206,9 +210,9 @@ export class SqliteQueueStore implements QueueStore {
     return { deleted: r.deleted, more };
   }
 
-  async compact(slackPages: number, maxPages: number): Promise<number> {
+  async compact(slackBytes: number, maxBytes: number): Promise<number> {
     await this.hot.idle();
-    return this.hot.compact(slackPages, maxPages);
+    return this.hot.compact(slackBytes, maxBytes);
   }
 
   async states(queueId: string): Promise<Map<number, RecipientState>> {

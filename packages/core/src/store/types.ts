@@ -150,11 +150,12 @@ export interface QueueStore {
    */
   purgeFinished(before: number, limit: number): Promise<{ deleted: number; more: boolean }>;
   /**
-   * Gives up to `maxPages` free database pages back to the file system when
-   * more than `slackPages` are free (space of bodies and records deleted);
-   * returns how many. 0 for a database made before incremental vacuum was on.
+   * Gives up to `maxBytes` of free database space back to the file system
+   * when more than `slackBytes` are free (space of bodies and records
+   * deleted), in whole pages; returns the bytes given back. 0 for a database
+   * made before incremental vacuum was on.
    */
-  compact(slackPages: number, maxPages: number): Promise<number>;
+  compact(slackBytes: number, maxBytes: number): Promise<number>;
   /** The current state of each recipient of a message (empty when the message was deleted). */
   states(queueId: string): Promise<Map<number, RecipientState>>;
   /** The earliest next_attempt_at among pending active/deferred recipients. */
