@@ -101,4 +101,11 @@ test('chunks of a spooled message (CRLF line ends only, marked) are encoded as t
   const clean = markCrlfClean(Buffer.from('a\r\n.b\r\n'));
   assert.equal(passesUnchanged(clean, false), false, 'a marked chunk is still searched for dots');
   assert.equal(passesUnchanged(markCrlfClean(Buffer.from('\r\nb\r\n')), false), true);
+  // After a chunk that is not a spooled one (a DSN's own text) ending in a bare CR.
+  assert.equal(passesUnchanged(markCrlfClean(Buffer.from('b\r\n')), 0x0d), false, 'bare CR before it');
+  assert.equal(passesUnchanged(markCrlfClean(Buffer.from('\nb\r\n')), 0x0d), true, 'CRLF across chunks');
+  assert.deepEqual(
+    await encode([Buffer.from('a\r'), markCrlfClean(Buffer.from('b\r\n'))], false),
+    await encode([Buffer.from('a\r'), markCrlfClean(Buffer.from('b\r\n'))], true),
+  );
 });

@@ -49,9 +49,10 @@ export function passesUnchanged(chunk: Buffer, prev: number | false): boolean {
   if (!len) return true;
   const first = chunk[0];
   if (first === DOT && (prev === LF || prev === false)) return false;
+  // The boundary with the previous chunk, which may not be a spooled one (a DSN's own text).
+  if (prev === CR ? first !== LF : first === LF) return false;
   // Part of a message with CRLF line ends only (util/crlf-clean.ts): only dots to look for.
   if (isCrlfClean(chunk)) return chunk.indexOf(LF_DOT) === -1;
-  if (prev === CR ? first !== LF : first === LF) return false;
   for (let p = chunk.indexOf(LF); p !== -1; p = chunk.indexOf(LF, p + 1)) {
     if ((p === 0 ? prev : chunk[p - 1]) !== CR) return false;
     if (chunk[p + 1] === DOT) return false;
