@@ -12,9 +12,17 @@
  * start PostgreSQL (.ci/run does) and does not mock it.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { redactUrl } from '../store/database.js';
 import { needService } from './require.js';
+
+/**
+ * The pg module, loaded on first use: this file is exported from the package
+ * index, and a smarthold that never runs a test must not pay ~16 MB for it.
+ */
+async function pgModule(): Promise<typeof pg> {
+  return (await import('pg')).default;
+}
 
 /** The admin connection tests use to create and drop their databases. */
 export const PG_TEST_URL = process.env['SMARTHOLD_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -34,7 +42,7 @@ const LEFTOVER_AGE_S = 3600;
 
 /** Resolves true when the admin connection answers a query within `timeoutMs`. */
 export async function pgAvailable(timeoutMs = 2000): Promise<boolean> {
-  const c = new pg.Client({
+  const c = new (await pgModule()).Client({
     connectionString: PG_TEST_URL,
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
@@ -69,7 +77,7 @@ export function needPostgres(): Promise<false | string> {
 
 /** Runs `fn` on a fresh admin connection. */
 async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_TEST_URL, connectionTimeoutMillis: 5000 });
+  const c = new (await pgModule()).Client({ connectionString: PG_TEST_URL, connectionTimeoutMillis: 5000 });
   c.on('error', () => undefined);
   try {
     await c.connect();
