@@ -4,10 +4,10 @@
  * A body is streamed straight to spool/q/XY/ID and fsync'd, and so is its
  * name (by the file's fsync on ext4, XFS and btrfs, else by its directory's,
  * see DirectoryFsync); only then does the queue database commit make it a
- * message. A file under q/ that no pending message refers to is a leftover (of a crash
- * before that commit, so never acknowledged, or after the last delivery) and
- * start-up removes it. The queue database refers to bodies by queue id; this
- * module knows nothing about recipients or states. A small body (one write)
+ * message. A file under q/ that no pending message refers to is a leftover (of
+ * a crash before that commit, so never acknowledged, or after the last
+ * delivery) and start-up removes it. The queue database refers to bodies by
+ * queue id; this module knows nothing about recipients or states. A small body (one write)
  * is also kept in memory by its writer, for the hooks and the first delivery.
  *
  * Shared bodies. Spam campaigns send one body to many recipients in separate

@@ -214,9 +214,10 @@ export class HotPath {
   private readonly sweepBodies: Database.Statement;
   private readonly selFinished: Database.Statement;
   private readonly delMessage: Database.Statement;
-  private readonly autoVacuum: Database.Statement;
   private readonly freePages: Database.Statement;
-  private readonly pageSize: Database.Statement;
+  /** Fixed for an open database: whether it can give space back (INCREMENTAL), and its page size. */
+  private readonly incrementalVacuum: boolean;
+  private readonly pageSize: number;
   /** Commits and delivery results, in one transaction and one WAL fsync per group. */
   private readonly writes: GroupWriter<Write>;
   /** Runs a transaction whose fsync is not SQLite's (see unsyncedRunner). */
@@ -271,9 +272,9 @@ export class HotPath {
        FROM messages m WHERE m.queue_id > @after AND m.queue_id < @bound ORDER BY m.queue_id LIMIT @limit`,
     );
     this.delMessage = db.prepare(`DELETE FROM messages WHERE queue_id = ?`);
-    this.autoVacuum = db.prepare('PRAGMA auto_vacuum').pluck();
     this.freePages = db.prepare('PRAGMA freelist_count').pluck();
-    this.pageSize = db.prepare('PRAGMA page_size').pluck();
+    this.incrementalVacuum = db.pragma('auto_vacuum', { simple: true }) === 2;
+    this.pageSize = db.pragma('page_size', { simple: true }) as number;
     // Delivery results are fsync'd too when the message's body is a spool file: it is removed
     // right after, and a "delivered" lost in a crash would then read as a lost body and bounce a
     // delivered message (see update()).
@@ -417,8 +418,8 @@ export class HotPath {
 
   /** See QueueStore.compact; without an fsync of its own, as purgeFinished(). */
   compact(slackBytes: number, maxBytes: number): number {
-    if (this.autoVacuum.get() !== 2) return 0; // not INCREMENTAL: a database from before
-    const pageSize = this.pageSize.get() as number;
+    if (!this.incrementalVacuum) return 0; // a database from before
+    const { pageSize } = this;
     const free = this.freePages.get() as number;
     const slack = Math.floor(slackBytes / pageSize);
     if (free <= slack) return 0;
