@@ -43,6 +43,7 @@ export function summarise(measurements) {
       peakPssMb: median(ok.map((m) => m.peakPssMb)),
       cpuMsPerMsg: median(ok.map((m) => m.cpuMsPerMsg)),
       mainCpuMsPerMsg: median(ok.map((m) => m.mainCpuMsPerMsg ?? 0)),
+      diskKbPerMsg: median(ok.map((m) => m.diskKbPerMsg)),
     };
   }
   return out;
@@ -64,6 +65,7 @@ const fmtRate = (x) =>
 const fmtMs = (x) => (x === undefined ? '—' : x >= 10 ? x.toFixed(0) : x.toFixed(1));
 const fmtMb = (x) => (x === undefined ? '—' : String(Math.round(x)));
 const fmtCpu = (x) => (x === undefined ? '—' : x.toFixed(2));
+const fmtKb = (x) => (x === undefined ? '—' : x >= 10 ? x.toFixed(0) : x.toFixed(1));
 const fmtRatio = (x) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
 
 /** Renders the whole report as Markdown. */
@@ -102,15 +104,15 @@ export function markdown({ meta, subjects, scenarios, summary }) {
   }
   lines.push('', '## Details (medians)', '');
   lines.push(
-    '| scenario | peer | accepted msg/s | delivered msg/s | final dot → 250, p50 ms | p99 ms | peak RSS MB | peak PSS MB | CPU ms/msg | of it main thread |',
+    '| scenario | peer | accepted msg/s | delivered msg/s | final dot → 250, p50 ms | p99 ms | peak RSS MB | peak PSS MB | CPU ms/msg | of it main thread | disk writes KB/msg |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of scenarios) {
     for (const sub of avail) {
       const m = summary[sub.id]?.[s.id];
       if (!m) continue;
       lines.push(
-        `| ${s.label} | ${sub.label} | ${fmtRate(m.acceptedPerSec)} | ${cell(m)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${fmtMb(m.peakRssMb)} | ${fmtMb(m.peakPssMb)} | ${fmtCpu(m.cpuMsPerMsg)} | ${/^(smarthold|baseline)/.test(sub.id) ? fmtCpu(m.mainCpuMsPerMsg) : '—'} |`,
+        `| ${s.label} | ${sub.label} | ${fmtRate(m.acceptedPerSec)} | ${cell(m)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${fmtMb(m.peakRssMb)} | ${fmtMb(m.peakPssMb)} | ${fmtCpu(m.cpuMsPerMsg)} | ${/^(smarthold|baseline)/.test(sub.id) ? fmtCpu(m.mainCpuMsPerMsg) : '—'} | ${fmtKb(m.diskKbPerMsg)} |`,
       );
     }
   }

@@ -27,6 +27,7 @@ import { latencyPass, quantile } from './latency.mjs';
 import { markdown, summarise, ratios, writeResults } from './report.mjs';
 import { ENVELOPES, writeMessages } from './lib/messages.mjs';
 import { machine } from './lib/machine.mjs';
+import { diskOf } from './lib/disk.mjs';
 import { verifyScanCells } from './lib/verify.mjs';
 import { summariseProfiles } from './lib/profile.mjs';
 import {
@@ -183,6 +184,7 @@ async function main() {
   if (opt.keep) log(`bench: keeping the temp dirs, starting with ${work}`);
   const files = writeMessages(work, SIZES);
   const machineInfo = machine(work);
+  const disk = diskOf(work);
   const profDir = opt['cpu-prof']
     ? join(opt.out, `prof-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}`)
     : undefined;
@@ -249,7 +251,7 @@ async function main() {
       for (const sub of order) {
         const inst = instances.get(sub.peer);
         const count = sc.conns === 1 ? ONE_CONN : MESSAGES;
-        const m = await measureOnce(sub, inst, sc, count, LATENCY, files);
+        const m = await measureOnce(sub, inst, sc, count, LATENCY, files, disk);
         measurements.push({ subject: sub.id, scenario: sc.id, rep: rep + 1, ...m });
         log(
           `bench: rep ${rep + 1}/${REPS} ${sc.label.padEnd(26)} ${sub.id.padEnd(17)} ` +
@@ -302,6 +304,9 @@ async function main() {
       'delivered msg/s = messages / (last arrival at the sink − start of sending); accepted msg/s = messages / smtp-source wall time.',
       'CPU ms/msg, peak RSS and peak PSS are those of the peer\'s own process tree (for the ceiling: the sink), sampled from /proc every 100 ms over the throughput pass until the last arrival. RSS is summed over the tree and so counts shared libraries once per process (Postfix runs dozens); PSS shares them out and is the fairer total. "Of it main thread" (smarthold only): the CPU of its event loop, the thread that bounds its throughput; the rest is the thread pool (file system, fsync), the Bayes worker and V8\'s helpers.',
       'Latency: a separate pass with bench/latency.mjs, same connections and reuse, from the final dot written to the reply.',
+      disk.name
+        ? `disk writes KB/msg: what the disk holding the peers' directories (device ${disk.name}) wrote during the throughput pass, from /proc/diskstats, after a \`sync\` of what earlier passes left; only the peer writes then. Writes the kernel makes later (never-fsync'd data) are not in it.`
+        : 'disk writes KB/msg: not measured (no block device under the temp directory, or not Linux).',
       `Total bench time ${Math.round((Date.now() - started) / 1000)} s.`,
     ],
   };
@@ -356,12 +361,14 @@ async function quiet(sink, ms = 400, maxMs = 10000) {
 }
 
 /** One throughput pass (smtp-source) and one latency pass of one subject in one scenario. */
-async function measureOnce(sub, inst, sc, count, latencyCount, files) {
+async function measureOnce(sub, inst, sc, count, latencyCount, files, disk) {
   if (!inst.roots().length) return { error: `${sub.peer.name} is not running any more` };
   const file = files[sc.size][sub.variant];
   const env = ENVELOPES[sub.variant];
   const timeoutMs = 60_000 + count * 100;
   await quiet(inst.sink);
+  disk?.settle();
+  const written0 = disk?.written();
   const c0 = inst.sink.count();
   const sampler = startSampler(inst.roots);
   const src = await runSource({
@@ -376,6 +383,7 @@ async function measureOnce(sub, inst, sc, count, latencyCount, files) {
   });
   const arrival = await inst.sink.waitFor(c0 + count, src.ok ? timeoutMs : 5000);
   const usage = sampler.stop();
+  const written1 = disk?.written();
   const arrived = inst.sink.count() - c0;
   const out = {
     messages: count,
@@ -388,6 +396,8 @@ async function measureOnce(sub, inst, sc, count, latencyCount, files) {
     mainCpuMsPerMsg: usage.mainCpuMs / count,
     peakRssMb: usage.peakRssMb,
     peakPssMb: usage.peakPssMb,
+    diskKbPerMsg:
+      written0 === undefined || written1 === undefined ? undefined : (written1 - written0) / 1024 / count,
   };
   if (!src.ok) return { ...out, error: src.error + tailOf(inst) };
   if (arrival === undefined) {
