@@ -97,7 +97,7 @@ test('the space of deleted bodies goes back to the file system, keeping some sla
   const s = await store(t);
   assert.equal(s.sqlite.pragma('auto_vacuum', { simple: true }), 2, 'incremental, in a new database');
   const pageSize = s.sqlite.pragma('page_size', { simple: true }) as number;
-  assert.equal(pageSize, 16384, '16 KB pages in a new database');
+  assert.equal(pageSize, 8192, '8 KB pages in a new database');
   const MB = 1024 * 1024;
   const body = Buffer.alloc(200_000, 0x61);
   const ids: string[] = [];
