@@ -14,8 +14,9 @@
 //   npm run bench -- --quick           300 messages, 1 repetition
 //   npm run bench -- --peers smarthold,postfix --scenarios 5k-c10,5k-c50
 //   npm run bench -- --help
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ceiling from './peers/ceiling.mjs';
 import * as postfix from './peers/postfix.mjs';
@@ -54,7 +55,11 @@ const HELP = `usage: npm run bench -- [options]
   --name NAME          result file name without extension (default: the date, "-quick" added in quick mode)
   --keep               keep the temp dirs (logs, queues) for a look afterwards
   --baseline DIR       also measure the smarthold checkout in DIR (built: npm ci), as rows
-                       "baseline" and "baseline-noscan": an A/B of a change in one run`;
+                       "baseline" and "baseline-noscan": an A/B of a change in one run
+                       (DIR may be this checkout, for an A/B of a setting with the options below)
+  --baseline-config F  TOML merged into the baseline's generated smarthold.toml
+  --baseline-node-args="ARGS"  node options for the baseline (with "=": they start with --)
+  --baseline-env "K=V ..."     environment variables for the baseline`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -69,6 +74,9 @@ const { values: opt } = parseArgs({
     name: { type: 'string' },
     keep: { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    'baseline-config': { type: 'string' },
+    'baseline-node-args': { type: 'string' },
+    'baseline-env': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -108,13 +116,32 @@ const ALL_SUBJECTS = [
   },
 ];
 
-// Another smarthold checkout (--baseline): the same peer, started from that tree.
-const baseline = opt.baseline
+// Another smarthold checkout (--baseline): the same peer, started from that tree, with
+// settings of its own when asked (--baseline-config, --baseline-node-args, --baseline-env).
+const words = (v) => (v ?? '').split(/\s+/).filter(Boolean);
+const baselineStart = {
+  ...(opt['baseline-config'] ? { configExtra: readFileSync(opt['baseline-config'], 'utf8') } : {}),
+  ...(opt['baseline-env']
+    ? {
+        env: Object.fromEntries(
+          words(opt['baseline-env']).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]),
+        ),
+      }
+    : {}),
+};
+const baselineRoot = opt.baseline === undefined ? undefined : resolve(opt.baseline);
+const baseline = baselineRoot
   ? {
       ...smarthold,
       name: 'smarthold-baseline',
-      check: (o) => smarthold.check({ ...o, root: opt.baseline }),
-      start: (o) => smarthold.start({ ...o, root: opt.baseline }),
+      check: (o) => smarthold.check({ ...o, root: baselineRoot }),
+      start: (o) =>
+        smarthold.start({
+          ...o,
+          root: baselineRoot,
+          ...baselineStart,
+          nodeArgs: [...(o.nodeArgs ?? []), ...words(opt['baseline-node-args'])],
+        }),
     }
   : undefined;
 if (baseline) {

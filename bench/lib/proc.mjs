@@ -185,9 +185,9 @@ export function tailFile(file, n = 3000) {
  * it accepts SMTP on `port` (or fails with the log's tail if it exits first).
  * Returns the tracked child and a function telling whether it has exited.
  */
-export async function startServer(cmd, args, { cwd, logFile, port, timeoutMs = 30000 }) {
+export async function startServer(cmd, args, { cwd, logFile, port, env, timeoutMs = 30000 }) {
   const log = createWriteStream(logFile);
-  const child = spawnTracked(cmd, args, { cwd });
+  const child = spawnTracked(cmd, args, { cwd, ...(env ? { env: { ...process.env, ...env } } : {}) });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let exited = false;
