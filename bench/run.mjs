@@ -119,6 +119,18 @@ const ALL_SUBJECTS = [
 // Another smarthold checkout (--baseline): the same peer, started from that tree, with
 // settings of its own when asked (--baseline-config, --baseline-node-args, --baseline-env).
 const words = (v) => (v ?? '').split(/\s+/).filter(Boolean);
+for (const o of ['baseline-config', 'baseline-node-args', 'baseline-env']) {
+  if (opt[o] !== undefined && opt.baseline === undefined) {
+    console.error(`bench: --${o} needs --baseline DIR (use --baseline . for this checkout)`);
+    process.exit(64);
+  }
+}
+for (const kv of words(opt['baseline-env'])) {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(kv)) {
+    console.error(`bench: --baseline-env takes NAME=VALUE pairs, not "${kv}"`);
+    process.exit(64);
+  }
+}
 const baselineStart = {
   ...(opt['baseline-config'] ? { configExtra: readFileSync(opt['baseline-config'], 'utf8') } : {}),
   ...(opt['baseline-env']

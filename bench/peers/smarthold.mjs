@@ -71,7 +71,7 @@ trusted_authserv_ids = ["${TRUSTED_AUTHSERV_ID}"]
 const NODE_OPTIONS = ['--max-semi-space-size=4'];
 
 /** `extra` (TOML text) merged into `base` (TOML text), table by table; extra's keys win. */
-export function mergeToml(base, extra) {
+function mergeToml(base, extra) {
   const merge = (a, b) => {
     const out = { ...a };
     for (const [k, v] of Object.entries(b)) {
