@@ -13,7 +13,7 @@ import { run } from './proc.mjs';
 
 /** major:minor of the device holding `dir`, from Linux's dev_t encoding. */
 function deviceOf(dir) {
-  const dev = BigInt(statSync(dir, { bigint: true }).dev);
+  const { dev } = statSync(dir, { bigint: true });
   const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
   const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
   return { major, minor };

@@ -68,7 +68,7 @@ trusted_authserv_ids = ["${TRUSTED_AUTHSERV_ID}"]
  * docs/guides/getting-started.md (and of `npm start`). A smaller young
  * generation: 22-51 MB less peak RSS at the same rate (bench/NOTES.md).
  */
-const NODE_OPTIONS = ['--max-semi-space-size=4'];
+const NODE_ARGS = ['--max-semi-space-size=4'];
 
 /** `extra` (TOML text) merged into `base` (TOML text), table by table; extra's keys win. */
 function mergeToml(base, extra) {
@@ -96,7 +96,7 @@ export async function start(opts) {
   writeFileSync(file, opts.configExtra ? mergeToml(text, opts.configExtra) : text);
   const { child, exited } = await startServer(
     process.execPath,
-    [...NODE_OPTIONS, ...(opts.nodeArgs ?? []), bin, 'start', '-c', file],
+    [...NODE_ARGS, ...(opts.nodeArgs ?? []), bin, 'start', '-c', file],
     { cwd: opts.dir, logFile: join(opts.dir, 'smarthold.log'), port: opts.port, env: opts.env },
   );
   return {
