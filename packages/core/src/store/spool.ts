@@ -7,8 +7,9 @@
  * message. A file under q/ that no pending message refers to is a leftover (of
  * a crash before that commit, so never acknowledged, or after the last
  * delivery) and start-up removes it. The queue database refers to bodies by
- * queue id; this module knows nothing about recipients or states. A small body (one write)
- * is also kept in memory by its writer, for the hooks and the first delivery.
+ * queue id; this module knows nothing about recipients or states. A small
+ * body (one write) is also kept in memory by its writer, for the hooks and
+ * the first delivery.
  *
  * Shared bodies. Spam campaigns send one body to many recipients in separate
  * transactions, each with its own header block; held for weeks, those copies
