@@ -36,8 +36,14 @@ if (!selected.length) {
   process.exit(1);
 }
 const concurrency = process.env.SMARTHOLD_TEST_CONCURRENCY ?? '4';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...selected], {
-  stdio: 'inherit',
-  cwd: root,
-});
+// A test that fails before it closes what it opened (a server, a child
+// process) must fail the run, not hang it: each file's process exits once its
+// tests are done (--test-force-exit), and a file that is still running after
+// ten minutes fails (--test-timeout; the slowest file takes about one).
+const guards = ['--test-force-exit', '--test-timeout=600000'];
+const r = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, ...guards, ...selected],
+  { stdio: 'inherit', cwd: root },
+);
 process.exit(r.status ?? 1);

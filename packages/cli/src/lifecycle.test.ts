@@ -84,19 +84,33 @@ describe('crash safety', () => {
       dataDelayMs: 60_000,
     });
     const file = config(dir, port);
-    const first = await startProcess(file);
-    const r = await sendMail(
-      first.smtpPort,
-      'a@example.org',
-      ['b@example.net'],
-      'Subject: in flight\r\n\r\nx\r\n',
-    );
-    assert.equal(r.code, 250);
-    await dataArrived;
-    await first.stop('SIGKILL');
-    await slow.close().catch(() => undefined);
+    const first = await startProcess(file).catch(async (e: unknown) => {
+      await slow.close();
+      throw e;
+    });
+    try {
+      const r = await sendMail(
+        first.smtpPort,
+        'a@example.org',
+        ['b@example.net'],
+        'Subject: in flight\r\n\r\nx\r\n',
+      );
+      assert.equal(r.code, 250);
+      await Promise.race([
+        dataArrived,
+        sleep(15_000).then(() => {
+          throw new Error(`no delivery attempt within 15 s:\n${first.log.join('\n')}`);
+        }),
+      ]);
+    } finally {
+      await first.stop('SIGKILL');
+      await slow.close().catch(() => undefined);
+    }
     const sink = await startCaptureSink(port);
-    const second = await startProcess(file);
+    const second = await startProcess(file).catch(async (e: unknown) => {
+      await sink.close();
+      throw e;
+    });
     try {
       const [m] = await sink.waitFor(1, 15_000);
       assert.match(m?.raw.toString() ?? '', /Subject: in flight/);
