@@ -83,36 +83,49 @@ function fix(buf: Buffer): Buffer {
   return out.subarray(0, o);
 }
 
-/** Collects bytes until the blank line that ends the header block. */
-class HeaderCollector {
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/**
+ * Collects bytes until the blank line that ends the header block. The block
+ * is the message up to and including the CRLF of its last header line; a
+ * message that starts with an empty line has an empty one. The search runs as
+ * if the message began with CRLF (so that case is the same search), looks at
+ * the few bytes around each chunk boundary separately, and copies nothing but
+ * the block at the end.
+ */
+export class HeaderCollector {
   private parts: Buffer[] = [];
-  private bytes = 0;
+  /** Message bytes pushed so far. */
+  private seen = 0;
   private done = false;
-  private tail = Buffer.alloc(0);
+  /** The last (up to 3) bytes of CRLF + the message so far: where a boundary-crossing end starts. */
+  private tail: Buffer = CRLF;
   block: Buffer | undefined;
 
   push(buf: Buffer): void {
     if (this.done || !buf.length) return;
-    // Look for CRLF CRLF across the chunk boundary (keep the last 3 bytes of the previous chunk).
-    const probe = Buffer.concat([this.tail, buf]);
-    const atStart = this.bytes === 0 && probe.subarray(0, 2).equals(CRLF);
-    const end = atStart ? 0 : probe.indexOf('\r\n\r\n');
-    if (end !== -1) {
-      const inThis = end - this.tail.length + (atStart ? 0 : 2);
-      this.parts.push(buf.subarray(0, Math.max(0, inThis)));
-      this.finish();
+    // Positions below are in CRLF + message: the block ends where the blank line's CRLF begins.
+    const tailAt = this.seen + 2 - this.tail.length;
+    const across = Buffer.concat([this.tail, buf.subarray(0, 3)]).indexOf(HEADER_END);
+    const inside = across === -1 ? buf.indexOf(HEADER_END) : -1;
+    if (across !== -1 || inside !== -1) {
+      const end = across !== -1 ? tailAt + across : this.seen + 2 + inside;
+      this.parts.push(buf.subarray(0, Math.max(0, end - this.seen)));
+      this.finish(end);
       return;
     }
     this.parts.push(buf);
-    this.bytes += buf.length;
-    this.tail = probe.subarray(Math.max(0, probe.length - 3));
-    if (this.bytes > MAX_HEADER_BYTES) this.finish();
+    this.seen += buf.length;
+    this.tail = buf.length >= 3 ? buf.subarray(buf.length - 3) : Buffer.concat([this.tail, buf]).subarray(-3);
+    if (this.seen > MAX_HEADER_BYTES) this.finish();
   }
 
-  finish(): void {
+  /** Ends the block at message offset `end` (default: all that was pushed). */
+  finish(end?: number): void {
     if (this.done) return;
     this.done = true;
-    this.block = Buffer.concat(this.parts);
+    const all = Buffer.concat(this.parts);
+    this.block = end === undefined ? all : all.subarray(0, end);
     this.parts = [];
   }
 }
