@@ -48,6 +48,8 @@ const HELP = `usage: npm run bench -- [options]
   --messages N         messages per run (default 2000; a quarter of it at 1 connection)
   --reps N             repetitions, interleaved (default 3)
   --latency N          messages in each latency pass (default 500; 0: no latency pass)
+  --warmup N           5 KB messages each peer gets before anything is measured, and a
+                       tenth as many of 100 KB (default 3000; 0: none)
   --peers LIST         among ceiling,postfix,haraka,smarthold,smarthold-noscan (default: all)
   --scenarios LIST     among ${'5k-c1,5k-c10,5k-c50,100k-c1,100k-c10,100k-c50,5k-c10-reuse'} (default: all)
   --cpu-prof           run smarthold under node --cpu-prof and summarise the profile
@@ -67,6 +69,7 @@ const { values: opt } = parseArgs({
     messages: { type: 'string' },
     reps: { type: 'string' },
     latency: { type: 'string' },
+    warmup: { type: 'string' },
     peers: { type: 'string' },
     scenarios: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -90,6 +93,11 @@ const MESSAGES = int(opt.messages, opt.quick ? 300 : 2000);
 const ONE_CONN = Math.max(50, Math.round(MESSAGES / 4));
 const REPS = Math.max(1, int(opt.reps, opt.quick ? 1 : 3));
 const LATENCY = int(opt.latency, opt.quick ? 100 : 500);
+// A smarthold process needs a few thousand messages before its CPU per message settles (V8
+// compiles its hot functions, the write-ahead log reaches its working size): 3.8 ms per 5 KB
+// message over the first thousand, ~2.0 from the fourth on (bench/NOTES.md, 2026-12-03, late).
+// A server runs warm, so every peer is measured warm.
+const WARMUP = int(opt.warmup, 3000);
 const SIZES = { '5k': 5 * 1024, '100k': 100 * 1024 };
 
 const ALL_SCENARIOS = [
@@ -260,19 +268,20 @@ async function main() {
   }
   subjects = subjects.filter((s) => instances.has(s.peer));
 
-  // Warm-up (not recorded): JIT, process pools, connection caches.
+  // Warm-up (not recorded): JIT, process pools, connection caches, the size of the queue's log.
+  const warmups = [
+    { size: '5k', conns: 10, reuse: false, count: WARMUP },
+    { size: '100k', conns: 10, reuse: false, count: Math.round(WARMUP / 10) },
+  ].filter((w) => w.count > 0 && scenarios.some((sc) => sc.size === w.size));
   for (const sub of subjects) {
     const inst = instances.get(sub.peer);
-    const r = await measureOnce(
-      sub,
-      inst,
-      { size: '5k', conns: 10, reuse: false },
-      Math.min(200, MESSAGES),
-      0,
-      files,
-    );
-    if (r.error) log(`bench: warm-up of ${sub.id} failed: ${r.error}`);
+    for (const w of warmups) {
+      const r = await measureOnce(sub, inst, w, w.count, 0, files);
+      if (r.error) log(`bench: warm-up of ${sub.id} (${w.size}) failed: ${r.error}`);
+    }
   }
+  if (warmups.length)
+    log(`bench: warm-up done (${warmups.map((w) => `${w.count} × ${w.size}`).join(', ')} per peer)`);
 
   // Check once that the two smarthold rows are what they claim to be.
   const notes = [];
@@ -334,6 +343,7 @@ async function main() {
     versions: { smarthold: versions.smarthold, postfix: versions.postfix, haraka: versions.haraka },
     messages: MESSAGES,
     messagesOneConn: ONE_CONN,
+    warmup: WARMUP,
     reps: REPS,
     latencyMessages: LATENCY,
     skipped,
