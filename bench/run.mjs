@@ -95,7 +95,7 @@ const REPS = Math.max(1, int(opt.reps, opt.quick ? 1 : 3));
 const LATENCY = int(opt.latency, opt.quick ? 100 : 500);
 // A smarthold process needs a few thousand messages before its CPU per message settles (V8
 // compiles its hot functions, the write-ahead log reaches its working size): 3.8 ms per 5 KB
-// message over the first thousand, ~2.0 from the fourth on (bench/NOTES.md, 2026-12-03, late).
+// message over the first thousand, ~2.0 from the fourth on (bench/NOTES.md, "2026-12-03, day").
 // A server runs warm, so every peer is measured warm.
 const WARMUP = int(opt.warmup, 3000);
 const SIZES = { '5k': 5 * 1024, '100k': 100 * 1024 };
