@@ -123,6 +123,30 @@ test('a lone dot line at the start of DATA, sent stuffed and cut after its escap
   assert.deepEqual(out.commands, ['QUIT']);
 });
 
+test('the fast DATA feed gives what the library gives for every cut near the start of DATA', async () => {
+  // The bytes kept between reads matter most at the start, where dots and terminators are
+  // looked at before anything was counted: try every way to cut the first 6 bytes in 3.
+  patchSmtpServer();
+  const library = originalFeedDataStream();
+  const inputs = [
+    '..\r\nabc\r\n.\r\nQUIT\r\n',
+    '.\r\nQUIT\r\n',
+    '...\r\n.\r\n',
+    '..x\r\n..\r\n.\r\nQUIT\r\n',
+  ];
+  for (const text of inputs) {
+    const all = Buffer.from(text, 'latin1');
+    for (let a = 1; a <= 6; a++) {
+      for (let b = a; b <= 6; b++) {
+        const chunks = [all.subarray(0, a), all.subarray(a, b), all.subarray(b)].filter((c) => c.length);
+        const fast = await run(feedDataStream, chunks, 0);
+        const lib = await run(library, chunks, 0);
+        assert.deepEqual(fast, lib, `${JSON.stringify(text)} cut at ${String(a)}, ${String(b)}`);
+      }
+    }
+  }
+});
+
 function chunksOf(all: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
   for (let at = 0; at < all.length; at += size) out.push(all.subarray(at, at + size));
