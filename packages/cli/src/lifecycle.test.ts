@@ -19,6 +19,21 @@ after(cleanup);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or a failure naming `why()` when it takes longer than `ms`. */
+async function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(why()));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The queue as `smarthold queue list --json` prints it. */
 function queued(file: string, dir: string): unknown[] {
   const r = cli(['queue', 'list', '--json', '-c', file], dir);
@@ -96,12 +111,7 @@ describe('crash safety', () => {
         'Subject: in flight\r\n\r\nx\r\n',
       );
       assert.equal(r.code, 250);
-      await Promise.race([
-        dataArrived,
-        sleep(15_000).then(() => {
-          throw new Error(`no delivery attempt within 15 s:\n${first.log.join('\n')}`);
-        }),
-      ]);
+      await within(dataArrived, 15_000, () => `no delivery attempt within 15 s:\n${first.log.join('\n')}`);
     } finally {
       await first.stop('SIGKILL');
       await slow.close().catch(() => undefined);
