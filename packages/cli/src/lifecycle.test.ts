@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SmtpTestClient, dataBlock, queueIdOf, sendMail, startCaptureSink } from '@smarthold/core';
+import {
+  SmtpTestClient,
+  dataBlock,
+  queueIdOf,
+  sendMail,
+  startCaptureSink,
+  withDeadline,
+} from '@smarthold/core';
 import {
   cleanup,
   cli,
@@ -18,21 +25,6 @@ import {
 after(cleanup);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** `p`, or a failure naming `why()` when it takes longer than `ms`. */
-async function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(why()));
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The queue as `smarthold queue list --json` prints it. */
 function queued(file: string, dir: string): unknown[] {
@@ -99,10 +91,7 @@ describe('crash safety', () => {
       dataDelayMs: 60_000,
     });
     const file = config(dir, port);
-    const first = await startProcess(file).catch(async (e: unknown) => {
-      await slow.close();
-      throw e;
-    });
+    const first = await startProcess(file);
     try {
       const r = await sendMail(
         first.smtpPort,
@@ -111,16 +100,15 @@ describe('crash safety', () => {
         'Subject: in flight\r\n\r\nx\r\n',
       );
       assert.equal(r.code, 250);
-      await within(dataArrived, 15_000, () => `no delivery attempt within 15 s:\n${first.log.join('\n')}`);
+      await withDeadline(dataArrived, 15_000).catch((err: unknown) => {
+        throw new Error(`no delivery attempt within 15 s:\n${first.log.join('\n')}`, { cause: err });
+      });
     } finally {
       await first.stop('SIGKILL');
       await slow.close().catch(() => undefined);
     }
     const sink = await startCaptureSink(port);
-    const second = await startProcess(file).catch(async (e: unknown) => {
-      await sink.close();
-      throw e;
-    });
+    const second = await startProcess(file);
     try {
       const [m] = await sink.waitFor(1, 15_000);
       assert.match(m?.raw.toString() ?? '', /Subject: in flight/);
