@@ -87,8 +87,8 @@ export function markdown({ meta, subjects, scenarios, summary }) {
   lines.push(
     `Load: smtp-source, ${meta.messages} messages per run (${meta.messagesOneConn} at 1 connection), ` +
       `${meta.reps} repetition${meta.reps === 1 ? '' : 's'} interleaved (medians), latency pass of ${meta.latencyMessages} messages; ` +
-      (meta.warmup
-        ? `after a warm-up of ${meta.warmup} × 5 KB and ${Math.round(meta.warmup / 10)} × 100 KB per peer; `
+      (meta.warmup?.length
+        ? `after a warm-up of ${meta.warmup.map((w) => `${w.count} × ${w.label}`).join(' and ')} per peer; `
         : '') +
       `next hop: smtp-sink. Loopback only.`,
   );

@@ -99,6 +99,7 @@ const LATENCY = int(opt.latency, opt.quick ? 100 : 500);
 // A server runs warm, so every peer is measured warm.
 const WARMUP = int(opt.warmup, 3000);
 const SIZES = { '5k': 5 * 1024, '100k': 100 * 1024 };
+const SIZE_LABELS = { '5k': '5 KB', '100k': '100 KB' };
 
 const ALL_SCENARIOS = [
   { id: '5k-c1', label: '5 KB, 1 conn', size: '5k', conns: 1, reuse: false },
@@ -281,7 +282,9 @@ async function main() {
     }
   }
   if (warmups.length)
-    log(`bench: warm-up done (${warmups.map((w) => `${w.count} × ${w.size}`).join(', ')} per peer)`);
+    log(
+      `bench: warm-up done (${warmups.map((w) => `${w.count} × ${SIZE_LABELS[w.size]}`).join(', ')} per peer)`,
+    );
 
   // Check once that the two smarthold rows are what they claim to be.
   const notes = [];
@@ -343,7 +346,7 @@ async function main() {
     versions: { smarthold: versions.smarthold, postfix: versions.postfix, haraka: versions.haraka },
     messages: MESSAGES,
     messagesOneConn: ONE_CONN,
-    warmup: WARMUP,
+    warmup: warmups.map(({ size, count }) => ({ label: SIZE_LABELS[size], count })),
     reps: REPS,
     latencyMessages: LATENCY,
     skipped,
