@@ -25,6 +25,7 @@ export { parseDuration, formatDuration } from './util/duration.js';
 export { newQueueId, isQueueId } from './util/queue-id.js';
 export { systemClock, type Clock } from './util/clock.js';
 export { withDeadline, DeadlineExceeded } from './util/deadline.js';
+export { startWorkerThread } from './util/thread.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   startSmarthold,

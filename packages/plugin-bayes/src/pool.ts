@@ -21,9 +21,10 @@
  * worker (re)starts run one at a time, so a worker starting anew either loads a
  * file that already has a learn or receives it, never both.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   ScannerUnavailableError,
+  startWorkerThread,
   type ScanContext,
   type ScanMessage,
   type ScanVerdict,
@@ -48,37 +49,12 @@ const NAME = 'bayes';
  */
 const WORKER_YOUNG_GENERATION_MB = 16;
 
-/** Whether the process was started with `--input-type`. */
-const hasInputType = (args: readonly string[]): boolean =>
-  args.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='));
-
-/**
- * Starts a worker thread. It inherits the process's Node options as they are
- * (V8 ones such as --max-old-space-size included), except when the process was
- * started with `--input-type`: that one only applies to code given with --eval
- * or on stdin, so a worker that inherits it cannot start. The other options
- * are then given as a list, which Node refuses when it holds a V8 or
- * per-process option (those apply to the worker anyway): the worker then
- * starts with none.
- */
+/** Starts a worker thread with the process's Node options (core's startWorkerThread). */
 function startThread(setup: WorkerSetup): Worker {
-  const options = {
+  return startWorkerThread(WORKER_URL, {
     workerData: setup,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-  };
-  if (!hasInputType(process.execArgv)) return new Worker(WORKER_URL, options);
-  const execArgv: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const arg = process.execArgv[i] ?? '';
-    if (arg === '--input-type') i++;
-    else if (!arg.startsWith('--input-type=')) execArgv.push(arg);
-  }
-  try {
-    return new Worker(WORKER_URL, { ...options, execArgv });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
-    return new Worker(WORKER_URL, { ...options, execArgv: [] });
-  }
+  });
 }
 
 /** Options of {@link startBayesWorkers}. */
