@@ -208,7 +208,11 @@ describe('smarthold quarantine', () => {
       assert.equal(mixed.stderr, `smarthold: ${b.queueId}: not held (state: discarded)\n`);
       await until('the third message at the sink', () => copiesOf(sink.messages, c.queueId).length > 0);
 
-      type Prefs = { sender: SenderPrefs; recipient: RecipientPrefs };
+      type Prefs = {
+        sender: SenderPrefs;
+        recipient: RecipientPrefs;
+        unsubscribed: { address: string; at: number; via: string } | null;
+      };
       const set = JSON.parse(
         ok(
           [
@@ -290,6 +294,26 @@ describe('smarthold quarantine', () => {
         'drop',
       );
 
+      // The way back for an address that unsubscribed from mail pages send on request (and the way there).
+      assert.equal(set.unsubscribed, null);
+      const stopped = JSON.parse(
+        ok(['quarantine', 'prefs', 'a@example.net', '--set', 'unsubscribed=yes', '--json', '-c', file], dir),
+      ) as Prefs;
+      assert.equal(stopped.unsubscribed?.address, 'a@example.net');
+      assert.equal(stopped.unsubscribed.via, 'operator');
+      assert.match(
+        ok(['quarantine', 'prefs', 'a@example.net', '-c', file], dir),
+        /^unsubscribed from mail pages send on request: yes, since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(operator\)$/m,
+      );
+      const allowed = JSON.parse(
+        ok(['quarantine', 'prefs', 'a@example.net', '--set', 'unsubscribed=no', '--json', '-c', file], dir),
+      ) as Prefs;
+      assert.equal(allowed.unsubscribed, null);
+      assert.match(
+        ok(['quarantine', 'prefs', 'a@example.net', '-c', file], dir),
+        /^unsubscribed from mail pages send on request: no$/m,
+      );
+
       const badKey = cli(
         ['quarantine', 'prefs', 'a@example.net', '--set', 'sender.colour=blue', '-c', file],
         dir,
@@ -355,6 +379,7 @@ describe('smarthold quarantine', () => {
       [['delete', '0123456789BCDF'], /0123456789BCDF: not in the quarantine/],
       [['prefs', 'nobody'], /"nobody" is not a mail address/],
       [['prefs', 'a@example.net', '--set', 'recipient.action=redirect'], /set recipient\.redirect=ADDRESS/],
+      [['prefs', 'a@example.net', '--set', 'unsubscribed=maybe'], /unsubscribed is yes or no/],
       [['link', 'postmaster', 'a@example.net'], /Allowed choices are sender, recipient/],
     ];
     for (const [args, re] of cases) {
@@ -379,6 +404,7 @@ describe('smarthold quarantine', () => {
     assert.deepEqual(parsePrefChange('sender.action=discard'), { key: 'sender.action', action: 'discard' });
     assert.deepEqual(parsePrefChange('sender.renotify_days=0'), { key: 'sender.renotify_days', days: 0 });
     assert.deepEqual(parsePrefChange('recipient.redirect='), { key: 'recipient.redirect', to: '' });
+    assert.deepEqual(parsePrefChange('unsubscribed=no'), { key: 'unsubscribed', unsubscribed: false });
     assert.throws(() => parsePrefChange('sender.renotify_days=-1'), /whole number from 0 to 3650/);
     assert.throws(() => parsePrefChange('sender.action'), /expected KEY=VALUE/);
     assert.throws(() => parsePrefChange('recipient.redirect=nope'), /"nope" is not a mail address/);
