@@ -128,7 +128,7 @@ quarantine
       .default('held'),
   )
   .option('--limit <n>', 'at most this many messages, newest first', '100')
-  .option('--json', 'a JSON array, one held-message object per line')
+  .option('--json', 'JSON Lines: one held-message object per line')
   .description('held messages: queue id, date, sender, recipients, score, subject, state')
   .action((o: quarantineCmd.ListOptions) => run(() => quarantineCmd.list(o))());
 quarantine

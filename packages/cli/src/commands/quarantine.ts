@@ -240,7 +240,7 @@ export interface ListOptions {
   json?: boolean;
 }
 
-/** `quarantine list`: held mail (or another state), newest first; `--json` prints a JSON array of HeldMessage. */
+/** `quarantine list`: held mail (or another state), newest first; `--json` prints JSON Lines, one HeldMessage per line. */
 export async function list(opts: ListOptions): Promise<number> {
   quietOnClosedPipe();
   const sender = addressArg(opts.sender, '--sender');
@@ -261,10 +261,8 @@ export async function list(opts: ListOptions): Promise<number> {
   return withQuarantine(opts.config, async ({ service }) => {
     const held = await service.list({ ...filter, limit });
     if (opts.json) {
-      // One object per line inside the array: a valid JSON document that still reads well through `head`.
-      process.stdout.write(
-        held.length ? `[\n${held.map((h) => JSON.stringify(h)).join(',\n')}\n]\n` : '[]\n',
-      );
+      // JSON Lines, as `queue list --json`: each line parses alone, so `head` and `grep` keep it valid.
+      for (const h of held) out(JSON.stringify(h));
       return EX.OK;
     }
     if (!held.length) {
