@@ -2,12 +2,12 @@
 // scripts/gen-plugin-api.mjs — write docs/reference/plugin-api.md from the TSDoc in core's plugin API.
 //
 // The sources are the single source of truth: plugin/api.ts, plugin/verdict.ts,
-// spam/contract.ts and spam/guard.ts. With the TypeScript compiler API this
-// lists every exported interface, type, function, class and const with its
-// TSDoc, each member with its type text and TSDoc, and `@example` blocks as
-// code. It reads syntax only (no type checking), so type text is as written.
-// Run `npm run docs:api` after changing the API; `npm test` runs it with
-// --check, which fails when the file is out of date.
+// spam/contract.ts, spam/guard.ts and spam/config.ts. With the TypeScript
+// compiler API this lists every exported interface, type, function, class and
+// const with its TSDoc, each member with its type text and TSDoc, and
+// `@example` blocks as code. It reads syntax only (no type checking), so type
+// text is as written. Run `npm run docs:api` after changing the API; `npm test`
+// runs it with --check, which fails when the file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -18,6 +18,7 @@ const sources = [
   ['plugin/verdict.ts', 'What a hook answers.'],
   ['spam/contract.ts', 'The `spam-scanner` service contract.'],
   ['spam/guard.ts', 'Size limit and failure policy around a networked scanner.'],
+  ['spam/config.ts', 'The config keys of that size limit and failure policy, shared by scanner plugins.'],
 ];
 
 /** TSDoc of a node: its text and its tags (examples separately). */

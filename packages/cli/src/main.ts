@@ -128,7 +128,7 @@ quarantine
       .default('held'),
   )
   .option('--limit <n>', 'at most this many messages, newest first', '100')
-  .option('--json', 'a JSON array, one held-message object per line')
+  .option('--json', 'JSON Lines: one held-message object per line')
   .description('held messages: queue id, date, sender, recipients, score, subject, state')
   .action((o: quarantineCmd.ListOptions) => run(() => quarantineCmd.list(o))());
 quarantine
@@ -155,8 +155,10 @@ quarantine
   .command('prefs <address>')
   .option(...cfgOpt)
   .option('--set <key=value>', `change a preference (repeatable): ${quarantineCmd.PREF_KEYS}`, collect, [])
-  .option('--json', 'the sender and recipient preferences as JSON')
-  .description("an address's preferences as a sender and as a recipient; --set changes them")
+  .option('--json', 'the sender and recipient preferences and the unsubscription as JSON')
+  .description(
+    "an address's preferences as a sender and as a recipient, and whether it unsubscribed from mail pages send on request; --set changes them",
+  )
   .action((address: string, o: { config?: string; set?: string[]; json?: boolean }) =>
     run(() => quarantineCmd.prefs(address, o))(),
   );

@@ -46,8 +46,20 @@ function ok(args: string[], dir: string): string {
   return r.stdout;
 }
 
+/** `quarantine list --json`: JSON Lines, each line one object that parses on its own. */
 function listJson(file: string, dir: string, ...more: string[]): HeldMessage[] {
-  return JSON.parse(ok(['quarantine', 'list', '--json', ...more, '-c', file], dir)) as HeldMessage[];
+  const text = ok(['quarantine', 'list', '--json', ...more, '-c', file], dir);
+  if (text === '') return [];
+  assert.ok(text.endsWith('\n'), 'every line ends in a newline');
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      const h = JSON.parse(line) as HeldMessage;
+      assert.equal(typeof h, 'object');
+      assert.ok(!Array.isArray(h), 'an object per line, not an array');
+      return h;
+    });
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -135,10 +147,10 @@ describe('smarthold quarantine', () => {
         ),
       );
       assert.match(table, /^-- 1 message\(s\)$/m);
-      const head = piped(file, 'head -2');
+      const head = piped(file, 'head -1');
       assert.equal(head.status, 0, head.stderr);
       assert.equal(head.stderr, '');
-      assert.equal(head.stdout.split('\n')[0], '[');
+      assert.deepEqual(JSON.parse(head.stdout) as HeldMessage, a, 'the first line alone is a whole record');
       const closed = piped(file, 'true');
       assert.equal(closed.status, 0, closed.stderr);
       assert.equal(closed.stderr, '');
@@ -208,7 +220,11 @@ describe('smarthold quarantine', () => {
       assert.equal(mixed.stderr, `smarthold: ${b.queueId}: not held (state: discarded)\n`);
       await until('the third message at the sink', () => copiesOf(sink.messages, c.queueId).length > 0);
 
-      type Prefs = { sender: SenderPrefs; recipient: RecipientPrefs };
+      type Prefs = {
+        sender: SenderPrefs;
+        recipient: RecipientPrefs;
+        unsubscribed: { address: string; at: number; via: string } | null;
+      };
       const set = JSON.parse(
         ok(
           [
@@ -290,6 +306,26 @@ describe('smarthold quarantine', () => {
         'drop',
       );
 
+      // The way back for an address that unsubscribed from mail pages send on request (and the way there).
+      assert.equal(set.unsubscribed, null);
+      const stopped = JSON.parse(
+        ok(['quarantine', 'prefs', 'a@example.net', '--set', 'unsubscribed=yes', '--json', '-c', file], dir),
+      ) as Prefs;
+      assert.equal(stopped.unsubscribed?.address, 'a@example.net');
+      assert.equal(stopped.unsubscribed.via, 'operator');
+      assert.match(
+        ok(['quarantine', 'prefs', 'a@example.net', '-c', file], dir),
+        /^unsubscribed from mail pages send on request: yes, since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(operator\)$/m,
+      );
+      const allowed = JSON.parse(
+        ok(['quarantine', 'prefs', 'a@example.net', '--set', 'unsubscribed=no', '--json', '-c', file], dir),
+      ) as Prefs;
+      assert.equal(allowed.unsubscribed, null);
+      assert.match(
+        ok(['quarantine', 'prefs', 'a@example.net', '-c', file], dir),
+        /^unsubscribed from mail pages send on request: no$/m,
+      );
+
       const badKey = cli(
         ['quarantine', 'prefs', 'a@example.net', '--set', 'sender.colour=blue', '-c', file],
         dir,
@@ -355,6 +391,7 @@ describe('smarthold quarantine', () => {
       [['delete', '0123456789BCDF'], /0123456789BCDF: not in the quarantine/],
       [['prefs', 'nobody'], /"nobody" is not a mail address/],
       [['prefs', 'a@example.net', '--set', 'recipient.action=redirect'], /set recipient\.redirect=ADDRESS/],
+      [['prefs', 'a@example.net', '--set', 'unsubscribed=maybe'], /unsubscribed is yes or no/],
       [['link', 'postmaster', 'a@example.net'], /Allowed choices are sender, recipient/],
     ];
     for (const [args, re] of cases) {
@@ -363,7 +400,7 @@ describe('smarthold quarantine', () => {
       assert.match(r.stderr, re, args.join(' '));
     }
     assert.equal(ok(['quarantine', 'list', '-c', file], dir), 'Quarantine is empty\n');
-    assert.equal(ok(['quarantine', 'list', '--json', '-c', file], dir), '[]\n');
+    assert.equal(ok(['quarantine', 'list', '--json', '-c', file], dir), '', 'no lines for no messages');
   });
 
   test('a configuration without the quarantine plugin exits 78', () => {
@@ -379,6 +416,7 @@ describe('smarthold quarantine', () => {
     assert.deepEqual(parsePrefChange('sender.action=discard'), { key: 'sender.action', action: 'discard' });
     assert.deepEqual(parsePrefChange('sender.renotify_days=0'), { key: 'sender.renotify_days', days: 0 });
     assert.deepEqual(parsePrefChange('recipient.redirect='), { key: 'recipient.redirect', to: '' });
+    assert.deepEqual(parsePrefChange('unsubscribed=no'), { key: 'unsubscribed', unsubscribed: false });
     assert.throws(() => parsePrefChange('sender.renotify_days=-1'), /whole number from 0 to 3650/);
     assert.throws(() => parsePrefChange('sender.action'), /expected KEY=VALUE/);
     assert.throws(() => parsePrefChange('recipient.redirect=nope'), /"nope" is not a mail address/);

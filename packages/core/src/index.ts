@@ -2,13 +2,15 @@
  * index.ts — the public API of @smarthold/core.
  *
  * Plugin authors need: definePlugin, verdict, the types in plugin/api.ts, the
- * spam-scanner contract, config helpers (duration, cidrList) and the testing
- * helpers. Embedding programs (the CLI) use startSmarthold and the loaders.
+ * spam-scanner contract and the config keys scanners share, config helpers
+ * (duration, cidrList) and the testing helpers. Embedding programs (the CLI)
+ * use startSmarthold and the loaders.
  */
 export * from './plugin/api.js';
 export * from './plugin/verdict.js';
 export * from './spam/contract.js';
 export { guardedScan, SKIPPED_SIZE_RULE, type ScanGuard } from './spam/guard.js';
+export { DEFAULT_SCAN_MAX_SIZE, scanFailurePolicy, scanMaxSize } from './spam/config.js';
 export { combineScanners, combineVerdicts, serviceCombiners, type CombinePolicy } from './spam/combine.js';
 export { SmartholdError, isSmartholdError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { duration, hostPort, cidrList } from './config/types.js';

@@ -39,9 +39,9 @@ export interface HeldTable {
 /** Capability tokens: only their sha256 is stored. */
 export interface TokenTable {
   hash: string;
-  /** message, sender, recipient, confirm. */
+  /** message, sender, recipient, confirm, unsubscribe. */
   kind: string;
-  /** A queue id (message), an address (sender, recipient), or "address\nnew-address" (confirm). */
+  /** A queue id (message), an address (sender, recipient, unsubscribe), or "address\nnew-address" (confirm). */
   subject: string;
   created_at: number;
   /** 0: lives as long as its subject. */
@@ -93,6 +93,18 @@ export interface EventTable {
   outcome: string;
 }
 
+/**
+ * Addresses that unsubscribed from mail a page sends on a visitor's request
+ * (access links, redirect confirmations): one row per address, kept until an
+ * operator clears it (`smarthold quarantine prefs ADDRESS --set unsubscribed=no`).
+ */
+export interface UnsubscribedTable {
+  address: string;
+  at: number;
+  /** How: one-click (RFC 8058 POST), form (the page's button) or operator (the CLI). */
+  via: string;
+}
+
 /** Small settings shared by every node (e.g. the pages' form-signing secret). */
 export interface SettingTable {
   name: string;
@@ -107,6 +119,7 @@ export interface QuarantineDatabase {
   quarantine_sender_notices: SenderNoticeTable;
   quarantine_recipients: RecipientTable;
   quarantine_events: EventTable;
+  quarantine_unsubscribed: UnsubscribedTable;
 }
 
 /** The migrations, in name order. */
@@ -205,6 +218,17 @@ export const migrations: Record<string, Migration> = {
         .createIndex('quarantine_events_sender')
         .on('quarantine_events')
         .columns(['sender', 'at'])
+        .execute();
+    },
+  },
+  '002_unsubscribed': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('quarantine_unsubscribed')
+        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('via', 'text', (c) => c.notNull())
         .execute();
     },
   },

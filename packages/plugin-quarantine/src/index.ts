@@ -131,6 +131,7 @@ export {
   QuarantineService,
   QuarantineInputError,
   isAddress,
+  PAGE_REQUESTED,
   type Actor,
   type HeldMessage,
   type ServiceDeps,
@@ -152,6 +153,8 @@ export {
   type RecipientPrefs,
   type SenderAction,
   type RecipientAction,
+  type Unsubscribed,
+  type UnsubscribeVia,
 } from './records.js';
 export { Tokens, hashToken, TOKEN_RE, type TokenKind } from './tokens.js';
 export { runExpiry, runReminders, type ExpiryReport } from './jobs.js';

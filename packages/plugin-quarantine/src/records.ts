@@ -1,6 +1,6 @@
 /**
  * records.ts — the quarantine's queries: held messages, senders, recipients,
- * sender notices and history, through Kysely.
+ * sender notices and history, addresses that unsubscribed, through Kysely.
  *
  * Only portable SQL (the same queries run on SQLite and PostgreSQL). Rows are
  * keyed by lower-cased addresses. It decides nothing: decide.ts does, and
@@ -24,6 +24,8 @@ export type RecipientRow = Selectable<RecipientTable>;
 export type SenderAction = 'quarantine' | 'discard' | 'bounce';
 export type RecipientAction = 'hold' | 'drop' | 'redirect';
 export type HeldState = 'held' | 'released' | 'discarded' | 'expired';
+/** How an address unsubscribed from page-requested mail. */
+export type UnsubscribeVia = 'one-click' | 'form' | 'operator';
 
 export const SENDER_ACTIONS: readonly SenderAction[] = ['quarantine', 'discard', 'bounce'];
 export const RECIPIENT_ACTIONS: readonly RecipientAction[] = ['hold', 'drop', 'redirect'];
@@ -48,6 +50,13 @@ export interface RecipientPrefs {
   readonly heldSinceNotice: number;
   readonly lastNotifiedAt: number;
   readonly known: boolean;
+}
+
+/** An address that unsubscribed from the mail pages send on request (see db.ts UnsubscribedTable). */
+export interface Unsubscribed {
+  readonly address: string;
+  readonly at: number;
+  readonly via: UnsubscribeVia;
 }
 
 /** What is recorded about a newly held message. */
@@ -363,6 +372,37 @@ export class Records {
       .limit(limit)
       .execute();
     return rows.map((r) => r.address);
+  }
+
+  // --- addresses that unsubscribed from page-requested mail -------------------
+
+  async unsubscribed(address: string): Promise<Unsubscribed | undefined> {
+    const row = await this.db
+      .selectFrom('quarantine_unsubscribed')
+      .selectAll()
+      .where('address', '=', key(address))
+      .executeTakeFirst();
+    return row && { address: row.address, at: row.at, via: row.via as UnsubscribeVia };
+  }
+
+  /** Records the unsubscription; false when the address already was (the first record stays). */
+  async addUnsubscribed(address: string, via: UnsubscribeVia, now: number): Promise<boolean> {
+    const rows = await this.db
+      .insertInto('quarantine_unsubscribed')
+      .values({ address: key(address), at: now, via })
+      .onConflict((oc) => oc.column('address').doNothing())
+      .returning('address')
+      .execute();
+    return rows.length === 1;
+  }
+
+  /** Forgets the unsubscription; false when there was none. */
+  async removeUnsubscribed(address: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('quarantine_unsubscribed')
+      .where('address', '=', key(address))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
   }
 
   // --- history and expiry -----------------------------------------------------

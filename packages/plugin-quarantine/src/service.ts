@@ -28,6 +28,8 @@ import {
   Records,
   type SenderAction,
   type SenderPrefs,
+  type Unsubscribed,
+  type UnsubscribeVia,
 } from './records.js';
 import { type TokenInfo, type TokenKind, Tokens } from './tokens.js';
 
@@ -79,6 +81,17 @@ export interface ServiceDeps {
   /** Teaches the scanners; absent when no scanner can learn (requests then wait in learnDir). */
   readonly learn?: (message: { size: number; openMessage(): Readable }, label: LearnLabel) => Promise<void>;
 }
+
+/**
+ * Notices a page sends because a visitor typed or chose the address: an
+ * address that unsubscribed gets none of them again (recipient letters and
+ * the redirect-active notice follow the recipient's own settings instead).
+ */
+export const PAGE_REQUESTED: ReadonlySet<NoticeKind> = new Set<NoticeKind>([
+  'sender-access',
+  'recipient-access',
+  'redirect-confirm',
+]);
 
 /** Errors people can cause (bad input): the pages and the CLI show the message. */
 export class QuarantineInputError extends Error {
@@ -141,9 +154,9 @@ export class QuarantineService {
 
   // --- links ------------------------------------------------------------------
 
-  /** The URL of a page for a token: m (message), s (sender), r (recipient), c (confirm redirect). */
+  /** The URL of a page for a token: m (message), s (sender), r (recipient), c (confirm redirect), u (unsubscribe). */
   url(kind: TokenKind, token: string, suffix = ''): string {
-    const p = { message: 'm', sender: 's', recipient: 'r', confirm: 'c' }[kind];
+    const p = { message: 'm', sender: 's', recipient: 'r', confirm: 'c', unsubscribe: 'u' }[kind];
     return `${this.deps.publicUrl()}/q/${p}/${token}${suffix}`;
   }
 
@@ -353,7 +366,9 @@ export class QuarantineService {
    * Sets a recipient's action. Redirecting needs a confirmation from the new
    * address: `redirect` with `to` sends the confirmation mail there and
    * changes nothing else until it is confirmed ({@link confirmRedirect}),
-   * unless `confirmed` (an operator's own setting).
+   * unless `confirmed` (an operator's own setting). `confirmationSent` names
+   * the new address even when it unsubscribed and nothing was sent, so that
+   * a page answers the same either way.
    */
   async setRecipientPrefs(
     address: string,
@@ -371,6 +386,10 @@ export class QuarantineService {
       );
     }
     if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
+    // The new address unsubscribed: nothing is sent, and the answer is the same (the page must not tell).
+    if (await this.unsubscribedFrom('redirect-confirm', to)) {
+      return { prefs: await this.records.recipient(address), confirmationSent: to };
+    }
     const token = await this.tokens.mint(
       'confirm',
       `${key(address)}\n${to}`,
@@ -451,7 +470,7 @@ export class QuarantineService {
   /**
    * "Email me an access URL": sends a fresh link for the address to that
    * address only. Sends nothing for an address we hold nothing for and know
-   * nothing of (the page says the same either way).
+   * nothing of, or that unsubscribed (the page says the same either way).
    */
   async sendAccess(kind: 'sender' | 'recipient', address: string): Promise<boolean> {
     const a = key(address);
@@ -460,7 +479,7 @@ export class QuarantineService {
       kind === 'sender'
         ? (await this.records.sender(a)).known || (await this.records.countHeld({ sender: a })) > 0
         : (await this.records.recipient(a)).known;
-    if (!known) return false;
+    if (!known || (await this.unsubscribedFrom(`${kind}-access`, a))) return false;
     const heldCount = await this.records.countHeld(kind === 'sender' ? { sender: a } : { recipient: a });
     const pageUrl = await this.link(kind, a);
     if (kind === 'sender') {
@@ -481,16 +500,51 @@ export class QuarantineService {
     return true;
   }
 
+  // --- unsubscribing from page-requested mail ---------------------------------------------
+
+  /** Whether (and how) an address unsubscribed from the mail pages send on request. */
+  unsubscribed(address: string): Promise<Unsubscribed | undefined> {
+    return this.records.unsubscribed(address);
+  }
+
+  /** Stops page-requested mail to an address ({@link PAGE_REQUESTED}); false when it already was. */
+  async unsubscribe(address: string, via: UnsubscribeVia): Promise<boolean> {
+    const added = await this.records.addUnsubscribed(address, via, this.now());
+    if (added) this.deps.log.info({ to: key(address), via }, 'address unsubscribed from page-requested mail');
+    return added;
+  }
+
+  /** Allows page-requested mail to an address again; false when it had not unsubscribed. */
+  async resubscribe(address: string): Promise<boolean> {
+    const removed = await this.records.removeUnsubscribed(address);
+    if (removed) this.deps.log.info({ to: key(address) }, 'address accepts page-requested mail again');
+    return removed;
+  }
+
+  /** True (and logged) when `kind` is page-requested mail and `to` unsubscribed from it. */
+  private async unsubscribedFrom(kind: NoticeKind, to: string): Promise<boolean> {
+    if (!PAGE_REQUESTED.has(kind) || (await this.records.unsubscribed(to)) === undefined) return false;
+    this.deps.log.info({ notice: kind, to: key(to) }, 'notice not sent: the address unsubscribed');
+    return true;
+  }
+
   // --- notices ---------------------------------------------------------------------------
 
-  /** Renders and queues a notice. Recipient mail carries the one-click discard link. */
-  async notice<K extends NoticeKind>(kind: K, to: string, data: NoticeData[K]): Promise<string> {
+  /**
+   * Renders and queues a notice; returns its queue id, or undefined when the
+   * address unsubscribed from this kind ({@link PAGE_REQUESTED}). Every
+   * notice carries List-Unsubscribe with RFC 8058 one-click: recipient mail
+   * points at the recipient's discard page, page-requested mail to anyone
+   * else at an unsubscribe page of its own (/q/u/TOKEN).
+   */
+  async notice<K extends NoticeKind>(kind: K, to: string, data: NoticeData[K]): Promise<string | undefined> {
+    if (await this.unsubscribedFrom(kind, to)) return undefined;
     const unsubscribe =
       kind === 'recipient-letter'
         ? (data as NoticeData['recipient-letter']).discardUrl
         : kind === 'recipient-access' || kind === 'redirect-active'
           ? `${await this.link('recipient', to)}/discard`
-          : undefined;
+          : await this.link('unsubscribe', to);
     const n = await this.deps.renderer.render(kind, to, data, unsubscribe);
     const id = await this.deps.submit({
       from: this.config.notice.envelope_from,
@@ -502,7 +556,7 @@ export class QuarantineService {
   }
 
   /** Sends the "we are holding mail for you" letter now (the caller checked the throttle). */
-  async recipientLetter(address: string): Promise<string> {
+  async recipientLetter(address: string): Promise<string | undefined> {
     const a = key(address);
     const held = await this.records.listHeld({ recipient: a, limit: 10 });
     const heldCount = await this.records.countHeld({ recipient: a });

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { QuarantineDatabase } from './db.js';
 
-export type TokenKind = 'message' | 'sender' | 'recipient' | 'confirm';
+export type TokenKind = 'message' | 'sender' | 'recipient' | 'confirm' | 'unsubscribe';
 
 /** A token as found by {@link Tokens.check}. */
 export interface TokenInfo {

@@ -3,14 +3,15 @@
  *
  * Validates the scanner and controller URLs, the controller password, the
  * deadline, the size limit, which actions mean spam, the optional threshold
- * override, the optional settings id and the failure policy. It does not
- * connect to anything.
+ * override, the optional settings id and the failure policy (the size limit
+ * and the failure policy are the keys every networked scanner shares: core's
+ * spam/config.ts). It does not connect to anything.
  */
-import { duration } from '@smarthold/core';
+import { DEFAULT_SCAN_MAX_SIZE, duration, scanFailurePolicy, scanMaxSize } from '@smarthold/core';
 import { z } from 'zod';
 
-/** Messages over 500 KB are not scanned: the same default as the spamassassin plugin (spamc -s). */
-export const DEFAULT_MAX_SIZE = 500 * 1024;
+/** Messages over 500 KB are not scanned: the same default as the spamassassin plugin (spamc -s). Core's, under the plugin's name. */
+export const DEFAULT_MAX_SIZE = DEFAULT_SCAN_MAX_SIZE;
 
 /** rspamd's actions (rspamd.com/doc/configuration/metrics.html), plus any custom action name. */
 const action = z.string().min(1);
@@ -32,12 +33,7 @@ export const configSchema = z
       .optional()
       .describe('Controller password, sent as the `Password` header when learning.'),
     timeout: duration('10s').describe("Whole-request deadline (rspamd's own task_timeout is 8 s)."),
-    max_size: z
-      .number()
-      .int()
-      .positive()
-      .default(DEFAULT_MAX_SIZE)
-      .describe('Messages larger than this (octets) are not sent; the verdict says skipped, not spam.'),
+    max_size: scanMaxSize(),
     spam_actions: z
       .array(action)
       .default(() => ['reject', 'add header', 'rewrite subject'])
@@ -61,10 +57,7 @@ export const configSchema = z
       .positive()
       .default(32)
       .describe('Keep-alive connections kept open to rspamd.'),
-    on_failure: z
-      .enum(['tempfail', 'pass', 'hold'])
-      .default('tempfail')
-      .describe('When rspamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).'),
+    on_failure: scanFailurePolicy('rspamd'),
   })
   .strict();
 

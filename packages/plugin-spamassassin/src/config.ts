@@ -3,13 +3,15 @@
  *
  * Validates the spamd farm (TCP `address` or Unix `socket`, each with a
  * weight), deadlines, the size limit, the optional threshold override, the
- * scan mode and the failure policy. It does not connect to anything.
+ * scan mode and the failure policy (the size limit and the failure policy
+ * are the keys every networked scanner shares: core's spam/config.ts). It
+ * does not connect to anything.
  */
-import { duration, hostPort } from '@smarthold/core';
+import { DEFAULT_SCAN_MAX_SIZE, duration, hostPort, scanFailurePolicy, scanMaxSize } from '@smarthold/core';
 import { z } from 'zod';
 
-/** SpamAssassin's own default for spamc: messages over 500 KB are not scanned (spamc -s). */
-export const DEFAULT_MAX_SIZE = 500 * 1024;
+/** SpamAssassin's own default for spamc: messages over 500 KB are not scanned (spamc -s). Core's, under the plugin's name. */
+export const DEFAULT_MAX_SIZE = DEFAULT_SCAN_MAX_SIZE;
 
 const weight = z.number().nonnegative().default(1);
 
@@ -39,12 +41,7 @@ export const configSchema = z
       'Deadline for one TCP/Unix connect; a server that misses it is skipped for the next.',
     ),
     down_time: duration('30s').describe('How long a server that failed is asked only after the others.'),
-    max_size: z
-      .number()
-      .int()
-      .positive()
-      .default(DEFAULT_MAX_SIZE)
-      .describe('Messages larger than this (octets) are not sent; the verdict says skipped, not spam.'),
+    max_size: scanMaxSize(),
     threshold: z
       .number()
       .optional()
@@ -58,10 +55,7 @@ export const configSchema = z
       .regex(/^[^\s\r\n]+$/, 'a user name without spaces')
       .optional()
       .describe('The `User:` header: whose preferences spamd applies (spamd without -x).'),
-    on_failure: z
-      .enum(['tempfail', 'pass', 'hold'])
-      .default('tempfail')
-      .describe('When spamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).'),
+    on_failure: scanFailurePolicy('spamd'),
   })
   .strict();
 

@@ -240,7 +240,7 @@ export interface ListOptions {
   json?: boolean;
 }
 
-/** `quarantine list`: held mail (or another state), newest first; `--json` prints a JSON array of HeldMessage. */
+/** `quarantine list`: held mail (or another state), newest first; `--json` prints JSON Lines, one HeldMessage per line. */
 export async function list(opts: ListOptions): Promise<number> {
   quietOnClosedPipe();
   const sender = addressArg(opts.sender, '--sender');
@@ -261,10 +261,8 @@ export async function list(opts: ListOptions): Promise<number> {
   return withQuarantine(opts.config, async ({ service }) => {
     const held = await service.list({ ...filter, limit });
     if (opts.json) {
-      // One object per line inside the array: a valid JSON document that still reads well through `head`.
-      process.stdout.write(
-        held.length ? `[\n${held.map((h) => JSON.stringify(h)).join(',\n')}\n]\n` : '[]\n',
-      );
+      // JSON Lines, as `queue list --json`: each line parses alone, so `head` and `grep` keep it valid.
+      for (const h of held) out(JSON.stringify(h));
       return EX.OK;
     }
     if (!held.length) {
@@ -401,11 +399,13 @@ export type PrefChange =
   | { readonly key: 'sender.action'; readonly action: SenderAction }
   | { readonly key: 'sender.renotify_days'; readonly days: number | null }
   | { readonly key: 'recipient.action'; readonly action: 'hold' | 'drop' }
-  | { readonly key: 'recipient.redirect'; readonly to: string };
+  | { readonly key: 'recipient.redirect'; readonly to: string }
+  | { readonly key: 'unsubscribed'; readonly unsubscribed: boolean };
 
 export const PREF_KEYS =
   'sender.action=quarantine|discard|bounce, sender.renotify_days=N|default, ' +
-  'recipient.action=hold|drop, recipient.redirect=ADDRESS (empty: hold again)';
+  'recipient.action=hold|drop, recipient.redirect=ADDRESS (empty: hold again), ' +
+  'unsubscribed=yes|no (mail pages send on request: access links, redirect confirmations)';
 
 /** Parses `KEY=VALUE`; throws an Error naming the valid keys and values. */
 export function parsePrefChange(text: string): PrefChange {
@@ -432,12 +432,19 @@ export function parsePrefChange(text: string): PrefChange {
     case 'recipient.redirect':
       if (v !== '' && !isAddress(v)) throw bad(`"${v}" is not a mail address`);
       return { key: k, to: v };
+    case 'unsubscribed':
+      if (v !== 'yes' && v !== 'no') throw bad('unsubscribed is yes or no');
+      return { key: k, unsubscribed: v === 'yes' };
     default:
       throw bad(`unknown key "${k}"`);
   }
 }
 
-/** `quarantine prefs ADDRESS [--set KEY=VALUE ...]`: shows (and changes) the address's sender and recipient prefs. */
+/**
+ * `quarantine prefs ADDRESS [--set KEY=VALUE ...]`: shows (and changes) the
+ * address's sender and recipient prefs, and whether it unsubscribed from the
+ * mail pages send on request (`--set unsubscribed=no` is the way back).
+ */
 export async function prefs(
   address: string,
   opts: { config?: string; set?: string[]; json?: boolean },
@@ -468,10 +475,16 @@ export async function prefs(
       if (c.key === 'sender.renotify_days') senderChange.renotifyDays = c.days;
     }
     if (Object.keys(senderChange).length) await service.setSenderPrefs(address, senderChange);
+    for (const c of changes) {
+      if (c.key !== 'unsubscribed') continue;
+      if (c.unsubscribed) await service.unsubscribe(address, 'operator');
+      else await service.resubscribe(address);
+    }
     const sender = await service.senderPrefs(address);
     const recipient = await service.recipientPrefs(address);
+    const unsubscribed = (await service.unsubscribed(address)) ?? null;
     if (opts.json) {
-      out(JSON.stringify({ sender, recipient }, null, 2));
+      out(JSON.stringify({ sender, recipient, unsubscribed }, null, 2));
       return EX.OK;
     }
     const known = (k: boolean): string => (k ? '' : ' (no record: defaults)');
@@ -487,6 +500,7 @@ export async function prefs(
         `  spam_count      ${recipient.spamCount}`,
         `  held_unnotified ${recipient.heldSinceNotice}`,
         `  last_letter     ${recipient.lastNotifiedAt ? `${iso(recipient.lastNotifiedAt)}Z` : 'never'}`,
+        `unsubscribed from mail pages send on request: ${unsubscribed ? `yes, since ${iso(unsubscribed.at)}Z (${unsubscribed.via})` : 'no'}`,
       ].join('\n'),
     );
     return EX.OK;

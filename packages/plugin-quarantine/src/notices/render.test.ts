@@ -164,6 +164,17 @@ describe('shipped notices', () => {
     assert.equal(one(m, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
   });
 
+  it('page-requested mail also gives its unsubscribe link in the text, when there is one', async () => {
+    const url = 'https://mx.example.net/q/u/AbCdEfGhIjKlMnOpQrStUv';
+    for (const kind of ['sender-access', 'redirect-confirm'] as const) {
+      const m = await renderKind(renderer(), kind, url);
+      assert.equal(one(m, 'List-Unsubscribe'), `<${url}>`);
+      assert.ok(m.text.includes(`\n  ${url}\n`), kind);
+      assert.match(m.text, /To stop (mail|requests) like this to this address/);
+      assert.doesNotMatch((await renderKind(renderer(), kind)).text, /To stop/);
+    }
+  });
+
   it('check() passes on the shipped set', async () => {
     await renderer().check();
   });

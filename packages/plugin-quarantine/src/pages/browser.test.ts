@@ -6,8 +6,9 @@
  * What a person does with the links we send: open a held message (loading it
  * changes nothing), release or delete it, click again on a stale page, set
  * recipient preferences and a redirect and confirm it once, discard spammy
- * mail, ask for a link by mail, act on a sender's list. Every action is
- * checked in the store and at the capture sink, not only on the page. Also:
+ * mail, ask for a link by mail, act on a sender's list, unsubscribe from
+ * page-requested mail. Every action is checked in the store and at the
+ * capture sink, not only on the page. Also:
  * tampered or missing CSRF fields are refused and change nothing; the pages
  * work with JavaScript off; no console errors or CSP violations on any page;
  * the stylesheet applies; nothing overflows a phone-sized screen.
@@ -372,6 +373,23 @@ describe('quarantine pages in Chromium', { skip, timeout: 180_000 }, () => {
     },
   );
 
+  test(
+    'unsubscribe page, JavaScript off: loading changes nothing; its button stops page-requested mail',
+    TEST,
+    async () => {
+      const address = 'vera@example.org';
+      const page = await newPage({ js: false });
+      await visit(page, await rig.service.link('unsubscribe', address));
+      await page.reload();
+      assert.equal(await page.locator('h1').innerText(), `Stop mail to ${address}?`);
+      assert.equal(await rig.service.unsubscribed(address), undefined);
+      assert.equal(await submit(page, button(page, `Stop this mail to ${address}`)), 200);
+      assert.equal(await page.locator('h1').innerText(), 'Done');
+      await assertStyled(page);
+      assert.equal((await rig.service.unsubscribed(address))?.via, 'form');
+    },
+  );
+
   test('access page: the form mails a link, which opens the sender page', TEST, async () => {
     await rig.hold(OTHER_SENDER, [RECIPIENT], mail({ from: OTHER_SENDER, subject: 'Held from bob' }));
     const page = await newPage();
@@ -465,6 +483,7 @@ describe('quarantine pages in Chromium', { skip, timeout: 180_000 }, () => {
         ['recipient', recipientUrl, 'Deliver to me'],
         ['discard', `${recipientUrl}/discard`, /^Discard spammy mail/],
         ['confirm', confirmUrl, /^Confirm:/],
+        ['unsubscribe', await rig.service.link('unsubscribe', target), /^Stop this mail/],
         ['access', `${rig.base}/q/access`, 'Email me a link'],
         ['not found', `${rig.base}/q/m/AAAAAAAAAAAAAAAAAAAAAA`, undefined],
       ];

@@ -11,6 +11,8 @@
  *   GET  /q/r/TOKEN/discard    "discard spammy mail?"; POST (form or RFC 8058
  *                              one-click) sets drop                           (recipient.ts)
  *   GET  /q/c/TOKEN            confirm a redirect; POST confirms              (confirm.ts)
+ *   GET  /q/u/TOKEN            stop page-requested mail to an address; POST (form
+ *                              or RFC 8058 one-click) stops it                (unsubscribe.ts)
  *   GET  /q/access             "email me a link"; POST sends it              (access.ts)
  *   GET  /q/static/style.css   the stylesheet
  * Anything else under /q/ is the neutral 404 page.
@@ -33,6 +35,7 @@ import { type AccessLimits, defaultLimits } from './limiter.js';
 import { messageRoutes } from './message.js';
 import { recipientRoutes } from './recipient.js';
 import { senderRoutes } from './sender.js';
+import { unsubscribeRoutes } from './unsubscribe.js';
 import { PageView, SECURITY_HEADERS } from './view.js';
 
 /** Forms are small: a sender page with every box checked stays far below this. */
@@ -107,6 +110,7 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
   senderRoutes(scope, kit);
   recipientRoutes(scope, kit);
   confirmRoutes(scope, kit);
+  unsubscribeRoutes(scope, kit);
   accessRoutes(scope, kit);
 }
 

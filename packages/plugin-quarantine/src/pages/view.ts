@@ -30,6 +30,8 @@ export const PAGE_NAMES = [
   'discard-done',
   'confirm',
   'confirm-done',
+  'unsubscribe',
+  'unsubscribe-done',
   'access',
   'not-found',
   'error',
