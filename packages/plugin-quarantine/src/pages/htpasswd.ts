@@ -112,6 +112,11 @@ function costOf(hash: string): number {
   return Number(BCRYPT_RE.exec(hash)?.[1] ?? 10);
 }
 
+/** The cost of the dummy hash for unknown users: the file's highest. */
+function dummyCost(parsed: ParsedHtpasswd | undefined): number {
+  return Math.max(5, ...[...(parsed?.entries.values() ?? [])].map((e) => costOf(e.hash)));
+}
+
 /** A short fingerprint of a user's entry: sessions made with it end when the password changes. */
 export function entryTag(hash: string): string {
   return createHash('sha256').update(hash).digest('base64url').slice(0, 16);
@@ -155,6 +160,8 @@ export class HtpasswdFile {
     }
     if (entries.size === 0) throw new HtpasswdError(`admin htpasswd file ${file} lists no user`);
     h.loaded = loaded;
+    // Made now, in the background, so that the first unknown user does not wait for it (and show it).
+    void h.dummy(dummyCost(loaded.parsed));
     return h;
   }
 
@@ -219,11 +226,7 @@ export class HtpasswdFile {
     if (user.length > MAX_USER || Buffer.byteLength(password) > MAX_PASSWORD) return false;
     const parsed = await this.current();
     const entry = parsed?.entries.get(user);
-    let hash = entry?.hash;
-    if (hash === undefined) {
-      const costs = [...(parsed?.entries.values() ?? [])].map((e) => costOf(e.hash));
-      hash = await this.dummy(Math.max(5, ...costs));
-    }
+    const hash = entry?.hash ?? (await this.dummy(dummyCost(parsed)));
     const ok = await bcrypt.compare(password, hash);
     return entry !== undefined && ok;
   }
