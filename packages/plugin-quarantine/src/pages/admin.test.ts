@@ -326,6 +326,33 @@ for (const dialect of DIALECTS) {
       assert.match(later.html, /sent to gina\.new@example\.com \(redirect, confirmed\)/);
     });
 
+    test('a recipient’s page shows a redirect waiting for its confirmation', async (t) => {
+      if (skip) {
+        t.skip(skip);
+        return;
+      }
+      // "_" in the address: the look-up of its confirmation links takes it literally.
+      const who = 'pen_ding@example.org';
+      await r().service.setRecipientPrefs('penXding@example.org', {
+        action: 'redirect',
+        to: 'wrong@example.com',
+      });
+      await r().service.setRecipientPrefs(who, { action: 'redirect', to: 'later@example.com' });
+      const c = await mustSignIn(r());
+      const page = await get(adminUrl(r(), '/recipient', { a: who }), c.headers);
+      assert.equal(page.status, 200);
+      assert.match(
+        page.html,
+        /<dt>Waiting for confirmation<\/dt><dd>redirect to later@example\.com \(link valid until \d{4}-/,
+      );
+      assert.doesNotMatch(page.html, /wrong@example\.com/);
+      assert.match(
+        page.html,
+        /held, recipient told now and then \(hold\)/,
+        'nothing changes before the confirmation',
+      );
+    });
+
     test('sign-out ends the session on the server: the copied cookie stops working', async (t) => {
       if (skip) {
         t.skip(skip);
