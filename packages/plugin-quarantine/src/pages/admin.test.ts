@@ -5,9 +5,9 @@
  * ending the session on the server, look-up (exact, substring, bounded,
  * LIKE wildcards taken literally), what an address's page shows, changing
  * settings (CSRF per session; errors; an operator's redirect); on SQLite
- * also the htpasswd file changing under a running instance and the sign-in
- * limit per IP; the page off (404) by default; a file with an MD5 entry
- * refused at start.
+ * also the htpasswd file changing under a running instance, the sign-in
+ * limit per IP and the Secure cookie when the public URL is https; the
+ * page off (404) by default; a file with an MD5 entry refused at start.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -392,7 +392,7 @@ for (const dialect of DIALECTS) {
   });
 }
 
-describe('admin page: the htpasswd file changing, and the sign-in limit', { timeout: 60_000 }, () => {
+describe('admin page: the htpasswd file changing, the sign-in limit, https', { timeout: 60_000 }, () => {
   let rig: PagesRig;
   let dir: string;
   let file: string;
@@ -400,7 +400,11 @@ describe('admin page: the htpasswd file changing, and the sign-in limit', { time
     dir = await tempDir();
     file = path.join(dir, 'htpasswd');
     await writeFile(file, `${htpasswdLine('admin', 'first')}\n`);
-    rig = await startPagesRig({ quarantine: { admin: { htpasswd: file, login_attempts: 4 } } });
+    // Served as https (behind a TLS proxy): the cookie is Secure.
+    rig = await startPagesRig({
+      quarantine: { admin: { htpasswd: file, login_attempts: 4 } },
+      publicUrl: 'https://quarantine.example',
+    });
   });
   after(async () => {
     await rig.stop();
@@ -408,7 +412,9 @@ describe('admin page: the htpasswd file changing, and the sign-in limit', { time
   });
 
   test('a changed password ends sessions; bad new lines refuse only their user; then 429', async () => {
-    const c = await mustSignIn(rig, 'admin', 'first'); // attempt 1
+    const first = await signIn(rig, 'admin', 'first'); // attempt 1
+    assert.match(first.set, /; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    const c = first.client ?? assert.fail('no session');
     assert.equal((await get(adminUrl(rig), c.headers)).status, 200);
     await writeFile(
       `${file}.new`,

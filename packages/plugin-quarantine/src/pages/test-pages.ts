@@ -118,10 +118,11 @@ export function linkOf(reply: Reply): string {
 
 /**
  * Starts smarthold with sender-auth, the fake scanner and the quarantine;
- * `quarantine` keys are added to `[plugin.quarantine]`.
+ * `quarantine` keys are added to `[plugin.quarantine]`; `publicUrl` is
+ * `[http] public_url` (the rig is still reached at `base`).
  */
 export async function startPagesRig(
-  opts: { dialect?: Dialect; quarantine?: Record<string, unknown> } = {},
+  opts: { dialect?: Dialect; quarantine?: Record<string, unknown>; publicUrl?: string } = {},
 ): Promise<PagesRig> {
   const dns = fakeDns();
   const pg = opts.dialect === 'postgres' ? await createPgTestDatabase() : undefined;
@@ -132,6 +133,7 @@ export async function startPagesRig(
       config: {
         plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
         ...(pg ? { store: { database: pg.url } } : {}),
+        ...(opts.publicUrl ? { http: { public_url: opts.publicUrl } } : {}),
         plugin: {
           'sender-auth': {
             filter_domains: ['aol.com'],
