@@ -158,6 +158,30 @@ const learnSchema = z
   })
   .prefault({});
 
+const adminSchema = z
+  .strictObject({
+    htpasswd: z
+      .string()
+      .default('')
+      .describe(
+        'htpasswd file of the people who may use the admin page /q/admin (bcrypt entries only, as written by `htpasswd -B`); re-read when it changes; empty: the admin page is off (404)',
+      ),
+    session_hours: z
+      .number()
+      .int()
+      .min(1)
+      .max(168)
+      .default(8)
+      .describe('hours an admin login lasts (then the admin signs in again)'),
+    login_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe('login attempts allowed per client IP per ten minutes (per node)'),
+  })
+  .prefault({});
+
 /** The schema of `[plugin.quarantine]`. */
 export const quarantineConfig = z.strictObject({
   reject: rejectSchema.describe('the reply at end of DATA when a message is held and its sender told'),
@@ -167,6 +191,9 @@ export const quarantineConfig = z.strictObject({
   notice: noticeSchema.describe('notices sent to recipients and senders'),
   expire: expireSchema.describe('expiry of held mail and records'),
   learn: learnSchema.describe('teaching the scanners from what people decide'),
+  admin: adminSchema.describe(
+    'the admin page (/q/admin): look up senders and recipients, their settings and held mail; off unless htpasswd is set',
+  ),
   special_recipients: z
     .array(addressOrDomain)
     .default([])

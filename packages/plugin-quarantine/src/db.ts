@@ -111,8 +111,20 @@ export interface SettingTable {
   value: string;
 }
 
+/** Signed-in admins (the admin page's sessions): only the sha256 of a session id is stored. */
+export interface AdminSessionTable {
+  hash: string;
+  /** The htpasswd user. */
+  username: string;
+  /** Fingerprint of the user's htpasswd entry at sign-in: a changed password ends the session. */
+  tag: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface QuarantineDatabase {
   quarantine_settings: SettingTable;
+  quarantine_admin_sessions: AdminSessionTable;
   quarantine_held: HeldTable;
   quarantine_tokens: TokenTable;
   quarantine_senders: SenderTable;
@@ -229,6 +241,24 @@ export const migrations: Record<string, Migration> = {
         .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('via', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '003_admin_sessions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('quarantine_admin_sessions')
+        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('quarantine_admin_sessions_expires')
+        .on('quarantine_admin_sessions')
+        .column('expires_at')
         .execute();
     },
   },

@@ -5,8 +5,9 @@
  * and `spam-scanner` (called only when the answer can change the outcome).
  * Provides `quarantine` (the QuarantineService: release, discard,
  * preferences, links) to other plugins, the pages and the CLI. Setup creates
- * its tables, checks its templates, registers the data hook (hook.ts), the
- * pages (pages/) and the jobs (jobs.ts).
+ * its tables, checks its templates (and the admin page's htpasswd file when
+ * `admin.htpasswd` is set), registers the data hook (hook.ts), the pages
+ * (pages/) and the jobs (jobs.ts).
  *
  * @example
  * // smarthold.toml
@@ -17,11 +18,13 @@
 import path from 'node:path';
 import { definePlugin, type PluginManifest } from '@smarthold/core';
 import type { Kysely } from 'kysely';
-import { quarantineConfig } from './config.js';
+import { type QuarantineConfig, quarantineConfig } from './config.js';
 import { migrations, type QuarantineDatabase } from './db.js';
 import { createDataHook } from './hook.js';
 import { runExpiry, runReminders } from './jobs.js';
 import { NoticeRenderer } from './notices/render.js';
+import type { AdminOptions } from './pages/admin.js';
+import { HtpasswdFile } from './pages/htpasswd.js';
 import { registerPages } from './pages/routes.js';
 import { QuarantineService } from './service.js';
 
@@ -40,6 +43,20 @@ export interface QuarantinePluginOptions {
 /** Name of the notices' From: when `notice.from` is empty. */
 export function defaultNoticeFrom(hostname: string): string {
   return `Mail quarantine <postmaster@${hostname}>`;
+}
+
+/** The admin page's options, or undefined when it is off (no htpasswd file). Throws HtpasswdError for a bad file. */
+async function adminOptions(
+  cfg: QuarantineConfig['admin'],
+  deps: Pick<AdminOptions, 'log' | 'now' | 'secureCookie'>,
+): Promise<AdminOptions | undefined> {
+  if (!cfg.htpasswd) return undefined;
+  return {
+    ...deps,
+    htpasswd: await HtpasswdFile.open(path.resolve(cfg.htpasswd), deps.log),
+    sessionMs: cfg.session_hours * 3_600_000,
+    loginAttempts: cfg.login_attempts,
+  };
 }
 
 /**
@@ -71,6 +88,11 @@ export function quarantinePlugin(
         now: () => ctx.clock.now(),
       });
       await renderer.check();
+      const admin = await adminOptions(cfg.admin, {
+        log: ctx.log,
+        now: () => ctx.clock.now(),
+        secureCookie: () => ctx.publicUrl.startsWith('https:'),
+      });
       const auth = ctx.service('sender-auth');
       const scanner = ctx.service('spam-scanner');
       const learn = scanner.learn?.bind(scanner);
@@ -105,6 +127,7 @@ export function quarantinePlugin(
           service,
           siteName: cfg.notice.site_name || ctx.hostname,
           ...(cfg.notice.templates ? { templatesDir: path.resolve(cfg.notice.templates) } : {}),
+          ...(admin ? { admin } : {}),
           onClose: (fn) => {
             ctx.onClose(fn);
           },
@@ -156,6 +179,7 @@ export {
   type Unsubscribed,
   type UnsubscribeVia,
 } from './records.js';
+export { HtpasswdError, parseHtpasswd } from './pages/htpasswd.js';
 export { Tokens, hashToken, TOKEN_RE, type TokenKind } from './tokens.js';
 export { runExpiry, runReminders, type ExpiryReport } from './jobs.js';
 export {

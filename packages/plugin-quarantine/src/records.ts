@@ -74,6 +74,11 @@ export interface HeldFilter {
 /** Lower-cases an address (the key of sender and recipient rows). */
 export const key = (address: string): string => address.trim().toLowerCase();
 
+/** A LIKE pattern (with `escape '!'`) matching text that contains `part`, wildcards in `part` escaped. */
+export function containsPattern(part: string): string {
+  return `%${part.replace(/[!%_]/g, '!$&')}%`;
+}
+
 /** The WHERE of held-message listings: state (default held), sender, recipient. */
 function heldFilter(
   eb: ExpressionBuilder<QuarantineDatabase, 'quarantine_held'>,
@@ -86,8 +91,7 @@ function heldFilter(
   if (f.recipient !== undefined) {
     // Recipients are a JSON array of lower-cased quoted addresses: match the quoted form,
     // with LIKE's wildcards (an address may hold "_" or "%") escaped.
-    const quoted = JSON.stringify(key(f.recipient)).replace(/[!%_]/g, '!$&');
-    parts.push(sql<SqlBool>`recipients like ${`%${quoted}%`} escape '!'`);
+    parts.push(sql<SqlBool>`recipients like ${containsPattern(JSON.stringify(key(f.recipient)))} escape '!'`);
   }
   return eb.and(parts);
 }
@@ -403,6 +407,59 @@ export class Records {
       .where('address', '=', key(address))
       .executeTakeFirst();
     return Number(r.numDeletedRows) === 1;
+  }
+
+  // --- look-up (the admin page) ---------------------------------------------
+
+  /** The sender's whole row (counters and dates), or undefined. */
+  async senderRow(address: string): Promise<SenderRow | undefined> {
+    return this.db
+      .selectFrom('quarantine_senders')
+      .selectAll()
+      .where('address', '=', key(address))
+      .executeTakeFirst();
+  }
+
+  /** The recipient's whole row (counters and dates), or undefined. */
+  async recipientRow(address: string): Promise<RecipientRow | undefined> {
+    return this.db
+      .selectFrom('quarantine_recipients')
+      .selectAll()
+      .where('address', '=', key(address))
+      .executeTakeFirst();
+  }
+
+  /** Senders whose address contains `part` (case-insensitive), by address, at most `limit`. */
+  async findSenders(part: string, limit: number): Promise<SenderRow[]> {
+    return this.db
+      .selectFrom('quarantine_senders')
+      .selectAll()
+      .where(sql<SqlBool>`address like ${containsPattern(key(part))} escape '!'`)
+      .orderBy('address')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Recipients whose address contains `part` (case-insensitive), by address, at most `limit`. */
+  async findRecipients(part: string, limit: number): Promise<RecipientRow[]> {
+    return this.db
+      .selectFrom('quarantine_recipients')
+      .selectAll()
+      .where(sql<SqlBool>`address like ${containsPattern(key(part))} escape '!'`)
+      .orderBy('address')
+      .limit(limit)
+      .execute();
+  }
+
+  /** When the sender was last told, per sending IP, newest first. */
+  async senderNotices(address: string, limit: number): Promise<{ ip: string; notified_at: number }[]> {
+    return this.db
+      .selectFrom('quarantine_sender_notices')
+      .select(['ip', 'notified_at'])
+      .where('address', '=', key(address))
+      .orderBy('notified_at', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   // --- history and expiry -----------------------------------------------------

@@ -404,6 +404,15 @@ export class QuarantineService {
     return { prefs: await this.records.recipient(address), confirmationSent: to };
   }
 
+  /** Redirects asked for the address and not confirmed yet: the new address and when its link expires (newest first). */
+  async pendingRedirects(address: string): Promise<{ to: string; expiresAt: number }[]> {
+    const prefix = `${key(address)}\n`;
+    return (await this.tokens.live('confirm', prefix, 10)).map((t) => ({
+      to: t.subject.slice(prefix.length),
+      expiresAt: t.expiresAt,
+    }));
+  }
+
   /** What a confirm token asks: the recipient and the new address, or undefined. */
   async confirmation(token: string): Promise<{ recipient: string; to: string } | undefined> {
     const t = await this.tokens.check(token, 'confirm');

@@ -8,7 +8,7 @@
  * hash plus an expiry test.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, type SqlBool, sql } from 'kysely';
 import type { QuarantineDatabase } from './db.js';
 
 export type TokenKind = 'message' | 'sender' | 'recipient' | 'confirm' | 'unsubscribe';
@@ -66,6 +66,25 @@ export class Tokens {
       .where('subject', '=', subject)
       .executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  /** Live tokens of a kind whose subject starts with `prefix`, newest first (the admin page's pending confirmations). */
+  async live(
+    kind: TokenKind,
+    prefix: string,
+    limit: number,
+  ): Promise<{ subject: string; expiresAt: number }[]> {
+    const pattern = `${prefix.replace(/[!%_]/g, '!$&')}%`;
+    const rows = await this.db
+      .selectFrom('quarantine_tokens')
+      .select(['subject', 'expires_at'])
+      .where('kind', '=', kind)
+      .where(sql<SqlBool>`subject like ${pattern} escape '!'`)
+      .where((eb) => eb.or([eb('expires_at', '=', 0), eb('expires_at', '>', this.now())]))
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ subject: r.subject, expiresAt: r.expires_at }));
   }
 
   /** Deletes expired tokens. */

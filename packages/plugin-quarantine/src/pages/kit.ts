@@ -63,7 +63,7 @@ export function errorPage(
   kit: PageKit,
   reply: FastifyReply,
   status: number,
-  reason: 'csrf' | 'bad-request' | 'too-many' | 'input' | 'server',
+  reason: 'csrf' | 'bad-request' | 'too-many' | 'input' | 'server' | 'signed-out',
   message?: string,
 ): Promise<FastifyReply> {
   return kit.view.send(reply, 'error', { status, reason, message }, status);

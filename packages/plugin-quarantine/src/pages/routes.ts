@@ -14,6 +14,8 @@
  *   GET  /q/u/TOKEN            stop page-requested mail to an address; POST (form
  *                              or RFC 8058 one-click) stops it                (unsubscribe.ts)
  *   GET  /q/access             "email me a link"; POST sends it              (access.ts)
+ *   GET  /q/admin[/...]        the admin page, only when it is turned on     (admin.ts,
+ *                              admin-lookup.ts)
  *   GET  /q/static/style.css   the stylesheet
  * Anything else under /q/ is the neutral 404 page.
  *
@@ -27,6 +29,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { QuarantineService } from '../service.js';
 import { accessRoutes } from './access.js';
+import { type AdminOptions, adminRoutes } from './admin.js';
+import { adminLookupRoutes } from './admin-lookup.js';
 import { parseMultipart } from './body.js';
 import { confirmRoutes } from './confirm.js';
 import { FormSigner } from './csrf.js';
@@ -53,6 +57,8 @@ export interface PagesDeps {
   readonly onClose?: (fn: () => Promise<void>) => void;
   /** Rate limits (default: {@link defaultLimits}); tests may pass their own. */
   readonly limits?: AccessLimits;
+  /** The admin page's users and settings; absent: no admin page (/q/admin is the 404 page). */
+  readonly admin?: AdminOptions;
 }
 
 /** Body parsers of the pages' scope: forms, and multipart only as far as one-click needs. */
@@ -112,6 +118,7 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
   confirmRoutes(scope, kit);
   unsubscribeRoutes(scope, kit);
   accessRoutes(scope, kit);
+  if (deps.admin) adminLookupRoutes(scope, kit, adminRoutes(scope, kit, deps.admin));
 }
 
 /**

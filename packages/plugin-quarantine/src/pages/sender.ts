@@ -79,8 +79,8 @@ async function actOnAll(kit: PageKit, sender: string, release: boolean): Promise
   return n;
 }
 
-/** Parses the re-notify field: '' is the default (null); otherwise whole days. */
-function renotifyOf(text: string | undefined): number | null {
+/** Parses the re-notify field: '' is the default (null); otherwise whole days. Also used by the admin page. */
+export function renotifyOf(text: string | undefined): number | null {
   const t = (text ?? '').trim();
   if (t === '') return null;
   if (!/^\d{1,6}$/.test(t))

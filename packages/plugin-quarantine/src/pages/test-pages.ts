@@ -7,13 +7,16 @@
  * the quarantine. A capture sink is the next hop, so released, redirected
  * and notice mail all arrive there. Helpers hold a message over SMTP and read
  * its link from the 552 reply, fetch pages, read a form's CSRF field out of
- * the HTML (as a browser would send it back) and post forms. Not shipped
- * (test-* files are left out of the package).
+ * the HTML (as a browser would send it back) and post forms. The plugin data
+ * is in the local SQLite store unless the rig is started on PostgreSQL (a
+ * fresh database, dropped at stop). Not shipped (test-* files are left out of
+ * the package).
  */
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import {
   type CapturedMessage,
+  createPgTestDatabase,
   definePlugin,
   type Reply,
   type SpamScanner,
@@ -24,6 +27,7 @@ import { senderAuthPlugin } from '@smarthold/plugin-sender-auth';
 import { fakeDns } from '@smarthold/testkit';
 import quarantine from '../index.js';
 import type { QuarantineService } from '../service.js';
+import type { Dialect } from '../test-setup.js';
 
 export const OUR_SENDER = 'alice@example.net';
 export const OTHER_SENDER = 'bob@example.net';
@@ -112,24 +116,39 @@ export function linkOf(reply: Reply): string {
   return m[1] ?? '';
 }
 
-/** Starts smarthold with sender-auth, the fake scanner and the quarantine. */
-export async function startPagesRig(): Promise<PagesRig> {
+/**
+ * Starts smarthold with sender-auth, the fake scanner and the quarantine;
+ * `quarantine` keys are added to `[plugin.quarantine]`; `publicUrl` is
+ * `[http] public_url` (the rig is still reached at `base`).
+ */
+export async function startPagesRig(
+  opts: { dialect?: Dialect; quarantine?: Record<string, unknown>; publicUrl?: string } = {},
+): Promise<PagesRig> {
   const dns = fakeDns();
-  const t = await startTestSmarthold({
-    plugins: [senderAuthPlugin({ resolver: dns.resolve }), fakeScannerPlugin, quarantine],
-    config: {
-      plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
-      plugin: {
-        'sender-auth': {
-          filter_domains: ['aol.com'],
-          our_domains: ['example.net'],
-          check_every_message: false,
+  const pg = opts.dialect === 'postgres' ? await createPgTestDatabase() : undefined;
+  let t: TestSmarthold;
+  try {
+    t = await startTestSmarthold({
+      plugins: [senderAuthPlugin({ resolver: dns.resolve }), fakeScannerPlugin, quarantine],
+      config: {
+        plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
+        ...(pg ? { store: { database: pg.url } } : {}),
+        ...(opts.publicUrl ? { http: { public_url: opts.publicUrl } } : {}),
+        plugin: {
+          'sender-auth': {
+            filter_domains: ['aol.com'],
+            our_domains: ['example.net'],
+            check_every_message: false,
+          },
+          // sender_interval 0: every held message is rejected with its link (no silent holds in between).
+          quarantine: { notice: { site_name: SITE, sender_interval: 0 }, ...opts.quarantine },
         },
-        // sender_interval 0: every held message is rejected with its link (no silent holds in between).
-        quarantine: { notice: { site_name: SITE, sender_interval: 0 } },
       },
-    },
-  });
+    });
+  } catch (err) {
+    await pg?.drop();
+    throw err;
+  }
   const service = t.app.host.service('quarantine') as QuarantineService;
   const sink = t.sink;
   assert.ok(sink);
@@ -157,7 +176,10 @@ export async function startPagesRig(): Promise<PagesRig> {
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    stop: () => t.stop(),
+    async stop() {
+      await t.stop();
+      await pg?.drop();
+    },
   };
   return rig;
 }
@@ -169,8 +191,9 @@ export interface Page {
   readonly html: string;
 }
 
-export async function get(url: string): Promise<Page> {
-  const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+/** GETs a page (redirects not followed), with extra request headers (a Cookie) when given. */
+export async function get(url: string, headers: Record<string, string> = {}): Promise<Page> {
+  const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000), headers });
   return { status: r.status, headers: r.headers, html: await r.text() };
 }
 
@@ -178,18 +201,19 @@ export async function get(url: string): Promise<Page> {
 export async function post(
   url: string,
   form: Record<string, string | readonly string[]>,
-  init: { contentType?: string; body?: string } = {},
+  init: { contentType?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<Page & { location: string | null }> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form))
     for (const x of typeof v === 'string' ? [v] : v) body.append(k, x);
+  const headers = init.headers ?? {};
   const r = await fetch(url, {
     method: 'POST',
     redirect: 'manual',
     signal: AbortSignal.timeout(10_000),
     ...(init.contentType === undefined
-      ? { body }
-      : { body: init.body ?? '', headers: { 'content-type': init.contentType } }),
+      ? { body, headers }
+      : { body: init.body ?? '', headers: { ...headers, 'content-type': init.contentType } }),
   });
   return { status: r.status, headers: r.headers, html: await r.text(), location: r.headers.get('location') };
 }

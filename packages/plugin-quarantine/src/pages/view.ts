@@ -35,6 +35,11 @@ export const PAGE_NAMES = [
   'access',
   'not-found',
   'error',
+  'admin-bar',
+  'admin-login',
+  'admin',
+  'admin-sender',
+  'admin-recipient',
 ] as const;
 
 export type PageName = (typeof PAGE_NAMES)[number];
