@@ -201,11 +201,11 @@ test('max_size: a larger message is not sent; the verdict says skipped, and a wa
     () => 'stream: OK',
     async (fake) => {
       const { scanner, warnings } = scannerFor([{ address: `127.0.0.1:${fake.port}` }], { max_size: 100 });
-      const v = await scanner.scan(memMessage(RAW));
+      const v = await scanner.scan(memMessage(RAW), { queueId: 'Q123' });
       assert.equal(v.infected, false);
       assert.match(v.skipped ?? '', /not scanned: \d+ octets is over max_size 100/);
       assert.equal(fake.connections, 0);
-      assert.ok(warnings.some((w) => /too large for clamd/.test(w.msg)));
+      assert.ok(warnings.some((w) => /too large for clamd/.test(w.msg) && w.fields['queue_id'] === 'Q123'));
     },
   );
 });

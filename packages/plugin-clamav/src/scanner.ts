@@ -77,12 +77,14 @@ export function createClamavScanner(config: ClamavConfig, deps: FarmDeps = {}): 
   return {
     name: SCANNER_NAME,
 
-    // clamd reads only the bytes: the envelope (ScanContext) has no place in INSTREAM.
-    async scan(message: ScanMessage): Promise<VirusVerdict> {
+    // clamd reads only the bytes: of the context, only the queue id is used, in our own logs.
+    async scan(message: ScanMessage, context?: ScanContext): Promise<VirusVerdict> {
       const started = now();
+      const ids = context?.queueId === undefined ? {} : { queue_id: context.queueId };
       if (message.size > config.max_size) {
         const skipped = `not scanned: ${message.size} octets is over max_size ${config.max_size}`;
         deps.warn?.('message too large for clamd; passed unscanned', {
+          ...ids,
           size: message.size,
           max_size: config.max_size,
         });
@@ -106,7 +108,7 @@ export function createClamavScanner(config: ClamavConfig, deps: FarmDeps = {}): 
         const failure = `${err.message} (policy ${config.on_failure})`;
         deps.warn?.(
           `clamd scan failed; on_failure = ${config.on_failure}: message ${config.on_failure === 'hold' ? 'held' : 'passed unscanned'}`,
-          { code: err.code, error: failure },
+          { ...ids, code: err.code, error: failure },
         );
         return {
           scanner: SCANNER_NAME,
