@@ -9,7 +9,7 @@ import { configSchema } from '@smarthold/core';
 import { inputSchema, renderReference } from '@smarthold/core/config-render';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const plugins = ['sender-auth', 'bayes', 'quarantine', 'spamassassin', 'rspamd'];
+const plugins = ['sender-auth', 'bayes', 'quarantine', 'spamassassin', 'rspamd', 'clamav'];
 
 export async function render() {
   const parts = [

@@ -1,4 +1,4 @@
-# lib.sh — shared helpers for spamd.sh and rspamd.sh (sourced, not run).
+# lib.sh — shared helpers for spamd.sh, rspamd.sh and clamd.sh (sourced, not run).
 #
 # Only process bookkeeping: the pid of a running daemon, waiting until it
 # answers, stopping it. Each script keeps its own config and its own check.

@@ -76,6 +76,11 @@ export function quarantinePlugin(
       'the outbound-spam quarantine: decision matrix, holds, preferences, notices, release pages, expiry',
     config: quarantineConfig,
     requires: ['sender-auth', 'spam-scanner'],
+    // Not called: listed so that a virus scanner's data hook (the clamav plugin
+    // rejects infected mail) runs before this one, whatever the order in
+    // `plugins`, and infected mail is refused before the quarantine holds it
+    // or queues notices and redirects for it.
+    optional: ['virus-scanner'],
     provides: ['quarantine'],
     async setup(ctx) {
       const cfg = ctx.config;
