@@ -203,6 +203,23 @@ describe('openMysql', { skip: mySkip }, () => {
     }
   });
 
+  test('every session is strict: a value too long is an error, not cut', async () => {
+    const d = await openMysql(mydb.url, 2);
+    try {
+      const modes = await sql<{ m: string }>`SELECT @@SESSION.sql_mode AS m`.execute(d.db);
+      const mode = modes.rows[0]?.m ?? '';
+      assert.match(mode, /STRICT_TRANS_TABLES/);
+      assert.doesNotMatch(mode, /NO_BACKSLASH_ESCAPES/);
+      await sql`CREATE TABLE t_strict (v varchar(4)) ENGINE = InnoDB`.execute(d.db);
+      await assert.rejects(d.db.insertInto('t_strict').values({ v: 'abcdef' }).execute(), /Data too long/);
+      await d.db.insertInto('t_strict').values({ v: 'a\\b' }).execute();
+      const rows: unknown = await d.db.selectFrom('t_strict').select('v').execute();
+      assert.deepEqual(rows, [{ v: 'a\\b' }], 'a backslash is stored as one character');
+    } finally {
+      await d.close();
+    }
+  });
+
   test('the connection speaks utf8mb4: characters outside the BMP round-trip', async () => {
     const d = await openMysql(mydb.url, 1);
     try {

@@ -12,7 +12,7 @@
  * first message. It does not run migrations (plugin/host.ts does, per
  * plugin) and does not hold the queue itself, which stays in the local store.
  */
-import { Kysely, MysqlDialect, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, sql } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { SmartholdError } from '../errors.js';
 
@@ -29,6 +29,15 @@ export interface PluginDatabase {
 export function isMysqlUrl(url: string): boolean {
   return /^mysql:\/\//i.test(url);
 }
+
+/**
+ * The SQL mode of every MySQL session, whatever the server's default: strict
+ * (a value too long is an error, not silently cut), and without
+ * NO_BACKSLASH_ESCAPES, which mysql2's client-side quoting relies on.
+ * Valid on MySQL 8 and MariaDB.
+ */
+const MYSQL_SQL_MODE =
+  'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
 /** PostgreSQL type oids read as JS numbers, as SQLite gives them: int8 (bigint, count(*)) and numeric (sum, avg). */
 const NUMBER_OIDS = ['INT8', 'NUMERIC'] as const;
@@ -122,9 +131,10 @@ function connectError(url: string, err: unknown): SmartholdError {
 
 /**
  * Opens a MySQL 8 or MariaDB 10.11+ database through mysql2's pool and checks
- * that it answers. The connection speaks utf8mb4; bigint columns and
- * count(*) read back as numbers (strings only beyond 2^53, which
- * milliseconds and counters never reach), decimal results (sum) as numbers.
+ * that it answers. The connection speaks utf8mb4 in a strict SQL mode
+ * (MYSQL_SQL_MODE); bigint columns and count(*) read back as numbers
+ * (strings only beyond 2^53, which milliseconds and counters never reach),
+ * decimal results (sum) as numbers.
  * Options in the URL's query string are mysql2 connection options and win
  * (`?ssl={"rejectUnauthorized":true}`, `?connectionLimit=20`). Throws
  * SMARTHOLD_DATABASE (with the password redacted) when it does not answer.
@@ -148,25 +158,19 @@ export async function openMysql(url: string, poolSize = 10): Promise<PluginDatab
     bigNumberStrings: false,
     decimalNumbers: true,
   });
+  const db = new Kysely<unknown>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (c) => {
+        await c.executeQuery(CompiledQuery.raw(`SET SESSION sql_mode = '${MYSQL_SQL_MODE}'`));
+      },
+    }),
+  });
   try {
-    await new Promise<void>((resolve, reject) => {
-      pool.getConnection((err, c) => {
-        if (err) {
-          reject(err);
-          return;
-        }
-        c.release();
-        resolve();
-      });
-    });
+    await sql`SELECT 1`.execute(db);
   } catch (err) {
-    await new Promise<void>((resolve) => {
-      pool.end(() => {
-        resolve();
-      });
-    });
+    await db.destroy().catch(() => undefined);
     throw connectError(url, err);
   }
-  const db = new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) });
   return { db, dialect: 'mysql', close: () => db.destroy() };
 }
