@@ -220,6 +220,26 @@ describe('openMysql', { skip: mySkip }, () => {
     }
   });
 
+  test('an idle connection the server drops is replaced; the process does not crash', async () => {
+    const d = await openMysql(mydb.url, 1);
+    try {
+      const id = async (): Promise<number> =>
+        (await sql<{ id: number }>`SELECT CONNECTION_ID() AS id`.execute(d.db)).rows[0]?.id ?? 0;
+      const first = await id();
+      const admin = await openMysql(mydb.url, 1);
+      try {
+        await sql`KILL ${sql.raw(String(first))}`.execute(admin.db);
+      } finally {
+        await admin.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await id();
+      assert.ok(second > 0 && second !== first, `${String(first)} then ${String(second)}`);
+    } finally {
+      await d.close();
+    }
+  });
+
   test('the connection speaks utf8mb4: characters outside the BMP round-trip', async () => {
     const d = await openMysql(mydb.url, 1);
     try {

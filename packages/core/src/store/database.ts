@@ -158,6 +158,11 @@ export async function openMysql(url: string, poolSize = 10): Promise<PluginDatab
     bigNumberStrings: false,
     decimalNumbers: true,
   });
+  // A pooled connection that fails (the server restarts, wait_timeout) leaves the pool by itself,
+  // but only listens for its first 'error': a second must not crash the process.
+  pool.on('connection', (c) => {
+    c.on('error', () => undefined);
+  });
   const db = new Kysely<unknown>({
     dialect: new MysqlDialect({
       pool,
