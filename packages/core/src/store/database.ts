@@ -148,7 +148,8 @@ export async function openMysql(url: string, poolSize = 10): Promise<PluginDatab
   const pool = createPool({
     uri: url,
     connectionLimit: poolSize,
-    // Idle connections beyond this are closed after idleTimeout; the server's wait_timeout never sees them.
+    // Up to four idle connections stay open; more are closed after a minute idle. One the server
+    // closes (wait_timeout, a restart) leaves the pool, and the next query opens a new one.
     maxIdle: Math.min(poolSize, 4),
     idleTimeout: 60_000,
     enableKeepAlive: true,
