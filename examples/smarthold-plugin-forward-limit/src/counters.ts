@@ -3,12 +3,13 @@
  *
  * `CounterStore` is the storage contract (one row per mailbox and window);
  * `kyselyCounters` keeps the rows in smarthold's database through the
- * plugin's `ctx.data` (table `forward_limit_counters`, migrations below, both
- * dialects). `ForwardLimiter` puts the clock, the window arithmetic
+ * plugin's `ctx.data` (table `forward_limit_counters`, migrations below, on
+ * SQLite, PostgreSQL and MySQL/MariaDB: the key column and the upsert are the
+ * two places where MySQL differs). `ForwardLimiter` puts the clock, the window arithmetic
  * (window.ts) and a store together: count a message, list the top
  * forwarders, prune old windows. It decides nothing about verdicts.
  */
-import type { Clock, Kysely, Migration } from '@smarthold/core';
+import type { Clock, Kysely, Migration, PluginData } from '@smarthold/core';
 import { effectiveCount, pruneBefore, windowStart, type WindowMode } from './window.js';
 
 /** One counter row. */
@@ -40,13 +41,20 @@ export interface ForwardLimitTables {
   };
 }
 
-/** This plugin's migrations, in name order. Never edit a shipped one; add the next. */
-export const migrations: Readonly<Record<string, Migration>> = {
+/** The database's dialect (`ctx.data.dialect`). */
+export type Dialect = PluginData['dialect'];
+
+/**
+ * This plugin's migrations for a dialect, in name order. Never edit a shipped
+ * one; add the next. MySQL cannot key a `text` column: the mailbox is a
+ * `varchar(320)` there (an address's longest).
+ */
+export const migrationsFor = (dialect: Dialect): Readonly<Record<string, Migration>> => ({
   '001_counters': {
     async up(db) {
       await db.schema
         .createTable('forward_limit_counters')
-        .addColumn('mailbox', 'text', (c) => c.notNull())
+        .addColumn('mailbox', dialect === 'mysql' ? 'varchar(320)' : 'text', (c) => c.notNull())
         .addColumn('window_start', 'bigint', (c) => c.notNull())
         .addColumn('count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('forward_limit_counters_pk', ['mailbox', 'window_start'])
@@ -58,13 +66,23 @@ export const migrations: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
-};
+});
 
-/** Counters in smarthold's database (SQLite or PostgreSQL). */
-export function kyselyCounters(db: Kysely<ForwardLimitTables>): CounterStore {
+/** Counters in smarthold's database (SQLite, PostgreSQL or MySQL). */
+export function kyselyCounters(db: Kysely<ForwardLimitTables>, dialect: Dialect): CounterStore {
   const t = 'forward_limit_counters' as const;
   return {
     async increment(mailbox, start) {
+      if (dialect === 'mysql') {
+        // No RETURNING: LAST_INSERT_ID(expr) hands the updated count back in the same statement
+        // (atomic); a new row reports no insert id, and its count is 1.
+        const r = await db
+          .insertInto(t)
+          .values({ mailbox, window_start: start, count: 1 })
+          .onDuplicateKeyUpdate((eb) => ({ count: eb.fn('last_insert_id', [eb(`${t}.count`, '+', 1)]) }))
+          .executeTakeFirstOrThrow();
+        return r.insertId === undefined ? 1 : Number(r.insertId);
+      }
       const row = await db
         .insertInto(t)
         .values({ mailbox, window_start: start, count: 1 })

@@ -21,7 +21,7 @@
 import { definePlugin, type Json, type Kysely, type PluginManifest, verdict } from '@smarthold/core';
 import type {} from '@smarthold/plugin-sender-auth'; // the `sender-auth` entry of Services
 import { forwardLimitConfig } from './config.js';
-import { ForwardLimiter, type ForwardLimitTables, kyselyCounters, migrations } from './counters.js';
+import { ForwardLimiter, type ForwardLimitTables, kyselyCounters, migrationsFor } from './counters.js';
 import { renderTopHtml, type TopReport, wantsHtml } from './http.js';
 import { findSource } from './source.js';
 
@@ -40,9 +40,9 @@ export function forwardLimitPlugin(): PluginManifest<typeof forwardLimitConfig> 
     async setup(ctx) {
       const config = ctx.config;
       const auth = ctx.service('sender-auth');
-      await ctx.data.migrate(migrations);
+      await ctx.data.migrate(migrationsFor(ctx.data.dialect));
       const db = ctx.data.db as Kysely<ForwardLimitTables>;
-      const limiter = new ForwardLimiter(kyselyCounters(db), ctx.clock, {
+      const limiter = new ForwardLimiter(kyselyCounters(db, ctx.data.dialect), ctx.clock, {
         windowMs: config.window,
         max: config.max_messages,
         mode: config.window_mode,
@@ -137,7 +137,8 @@ export { forwardLimitConfig, type ForwardLimitConfig, type ForwardLimitConfigInp
 export {
   ForwardLimiter,
   kyselyCounters,
-  migrations,
+  migrationsFor,
+  type Dialect,
   type CounterRow,
   type CounterStore,
   type ForwardLimitTables,

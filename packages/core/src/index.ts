@@ -39,7 +39,14 @@ export {
 } from './app.js';
 export { createPluginQueue, type PluginQueueDeps } from './store/plugin-queue.js';
 export { migratePlugin, migrationTable } from './plugin/migrate.js';
-export { openPluginDatabase, openPostgres, redactUrl, type PluginDatabase } from './store/database.js';
+export {
+  isMysqlUrl,
+  openMysql,
+  openPluginDatabase,
+  openPostgres,
+  redactUrl,
+  type PluginDatabase,
+} from './store/database.js';
 export { PluginHost, type HostedPlugin } from './plugin/host.js';
 export { loadPlugin, loadPlugins, candidateNames, type LoadedPlugin } from './plugin/load.js';
 export { orderPlugins } from './plugin/order.js';
@@ -56,6 +63,13 @@ export {
   createPgTestDatabase,
   type PgTestDatabase,
 } from './testing/postgres.js';
+export {
+  MYSQL_TEST_URL,
+  mysqlAvailable,
+  needMysql,
+  createMysqlTestDatabase,
+  type MysqlTestDatabase,
+} from './testing/mysql.js';
 export {
   startCaptureSink,
   type CaptureSink,

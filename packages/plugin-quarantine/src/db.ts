@@ -2,11 +2,28 @@
  * db.ts — the quarantine's tables: types and migrations.
  *
  * Written with Kysely's schema builder only, so the same migrations run on
- * the local SQLite store and on PostgreSQL. Times are milliseconds since the
- * epoch in bigint columns (read back as numbers on both). Tables carry the
- * plugin's prefix. Shipped migrations are never edited: add a new one.
+ * the local SQLite store, on PostgreSQL and on MySQL/MariaDB. Times are
+ * milliseconds since the epoch in bigint columns (read back as numbers on
+ * all three). Tables carry the plugin's prefix. Shipped migrations are never
+ * edited: add a new one. (MySQL support came later; its column types are
+ * chosen in `ColumnTypes`, and the SQLite and PostgreSQL statements are the
+ * ones that shipped.)
+ *
+ * On MySQL a `text` column cannot be a key or be indexed without a prefix
+ * length, and cannot take a literal default: indexed text is `varchar(N)`
+ * (320 for addresses, RFC 5321's 64 + 1 + 255; with utf8mb4 every index
+ * stays under InnoDB's 3072 bytes), defaults are expressions (`('')`,
+ * MySQL 8.0.13+ and MariaDB), lists of addresses and rules are
+ * `mediumtext` (a `text` holds only 64 KB). Tables are InnoDB, utf8mb4 with
+ * the binary collation, so comparisons and keys are exact as on SQLite and
+ * PostgreSQL whatever the server's default collation (`_ci` ones would
+ * make "Bob" and "bob", or "é" and "e", the same key).
  */
-import type { Kysely, Migration } from 'kysely';
+import type { PluginData } from '@smarthold/core';
+import { type CreateTableBuilder, type Expression, type Kysely, type Migration, sql } from 'kysely';
+
+/** The SQL dialects the tables live on. */
+export type Dialect = PluginData['dialect'];
 
 /** Why and for whom a message is held (one row per held message; the queue keeps the bytes). */
 export interface HeldTable {
@@ -134,132 +151,179 @@ export interface QuarantineDatabase {
   quarantine_unsubscribed: UnsubscribedTable;
 }
 
-/** The migrations, in name order. */
-export const migrations: Record<string, Migration> = {
-  '001_init': {
-    // Migrations see the database untyped: the types above describe the latest shape.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('quarantine_held')
-        .addColumn('queue_id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('sender', 'text', (c) => c.notNull())
-        .addColumn('sender_key', 'text', (c) => c.notNull())
-        .addColumn('origin_ip', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('subject', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('size', 'bigint', (c) => c.notNull())
-        .addColumn('score', 'double precision', (c) => c.notNull().defaultTo(0))
-        .addColumn('threshold', 'double precision', (c) => c.notNull().defaultTo(0))
-        .addColumn('scanner', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('rules', 'text', (c) => c.notNull().defaultTo('[]'))
-        .addColumn('reason', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('recipients', 'text', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('state_at', 'bigint', (c) => c.notNull())
-        .addColumn('free_passes', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .createIndex('quarantine_held_sender')
-        .on('quarantine_held')
-        .columns(['sender_key', 'state'])
-        .execute();
-      await db.schema
-        .createIndex('quarantine_held_state')
-        .on('quarantine_held')
-        .columns(['state', 'created_at'])
-        .execute();
-      await db.schema
-        .createTable('quarantine_tokens')
-        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('subject', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('expires_at', 'bigint', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .createIndex('quarantine_tokens_subject')
-        .on('quarantine_tokens')
-        .columns(['kind', 'subject'])
-        .execute();
-      await db.schema
-        .createTable('quarantine_senders')
-        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
-        .addColumn('action', 'text', (c) => c.notNull().defaultTo('quarantine'))
-        .addColumn('renotify_days', 'integer')
-        .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('discarded_count', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('first_seen', 'bigint', (c) => c.notNull())
-        .addColumn('last_seen', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('quarantine_sender_notices')
-        .addColumn('address', 'varchar(320)', (c) => c.notNull())
-        .addColumn('ip', 'varchar(64)', (c) => c.notNull())
-        .addColumn('notified_at', 'bigint', (c) => c.notNull())
-        .addPrimaryKeyConstraint('quarantine_sender_notices_pk', ['address', 'ip'])
-        .execute();
-      await db.schema
-        .createTable('quarantine_recipients')
-        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
-        .addColumn('action', 'text', (c) => c.notNull().defaultTo('hold'))
-        .addColumn('redirect_to', 'text')
-        .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('held_since_notice', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('last_notified_at', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('first_seen', 'bigint', (c) => c.notNull())
-        .addColumn('last_seen', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('quarantine_events')
-        .addColumn('at', 'bigint', (c) => c.notNull())
-        .addColumn('queue_id', 'varchar(64)', (c) => c.notNull())
-        .addColumn('sender', 'text', (c) => c.notNull())
-        .addColumn('recipient', 'text', (c) => c.notNull())
-        .addColumn('ip', 'text', (c) => c.notNull())
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('quarantine_settings')
-        .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('quarantine_events_at').on('quarantine_events').column('at').execute();
-      await db.schema
-        .createIndex('quarantine_events_sender')
-        .on('quarantine_events')
-        .columns(['sender', 'at'])
-        .execute();
+/** The column types and table options that differ on MySQL (see the header). */
+class ColumnTypes {
+  constructor(private readonly dialect: Dialect) {}
+
+  private get mysql(): boolean {
+    return this.dialect === 'mysql';
+  }
+
+  /** Text that is a key or indexed: `varchar(length)` on MySQL. */
+  key(length: number): 'text' | `varchar(${number})` {
+    return this.mysql ? (`varchar(${String(length)})` as `varchar(${number})`) : 'text';
+  }
+
+  /** Text that may outgrow MySQL's 64 KB `text`. */
+  get long(): 'text' | Expression<unknown> {
+    return this.mysql ? sql`mediumtext` : 'text';
+  }
+
+  /** A default for a text column: an expression on MySQL. */
+  textDefault(value: string): string | Expression<unknown> {
+    return this.mysql ? sql`(${sql.lit(value)})` : value;
+  }
+
+  /** Table options: InnoDB, utf8mb4, exact comparisons on MySQL; nothing elsewhere. */
+  table = <T extends CreateTableBuilder<string>>(b: T): T =>
+    this.mysql
+      ? (b.modifyEnd(sql`engine = InnoDB default character set utf8mb4 collate utf8mb4_bin`) as T)
+      : b;
+}
+
+/**
+ * The migrations for a dialect, in name order.
+ *
+ * @example
+ * await ctx.data.migrate(quarantineMigrations(ctx.data.dialect));
+ */
+export function quarantineMigrations(dialect: Dialect): Record<string, Migration> {
+  const t = new ColumnTypes(dialect);
+  return {
+    '001_init': {
+      // Migrations see the database untyped: the types above describe the latest shape.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('quarantine_held')
+          .$call(t.table)
+          .addColumn('queue_id', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('sender', 'text', (c) => c.notNull())
+          .addColumn('sender_key', t.key(320), (c) => c.notNull())
+          .addColumn('origin_ip', 'text', (c) => c.notNull().defaultTo(t.textDefault('')))
+          .addColumn('subject', 'text', (c) => c.notNull().defaultTo(t.textDefault('')))
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('score', 'double precision', (c) => c.notNull().defaultTo(0))
+          .addColumn('threshold', 'double precision', (c) => c.notNull().defaultTo(0))
+          .addColumn('scanner', 'text', (c) => c.notNull().defaultTo(t.textDefault('')))
+          .addColumn('rules', t.long, (c) => c.notNull().defaultTo(t.textDefault('[]')))
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('recipients', t.long, (c) => c.notNull())
+          .addColumn('state', t.key(16), (c) => c.notNull())
+          .addColumn('state_at', 'bigint', (c) => c.notNull())
+          .addColumn('free_passes', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createIndex('quarantine_held_sender')
+          .on('quarantine_held')
+          .columns(['sender_key', 'state'])
+          .execute();
+        await db.schema
+          .createIndex('quarantine_held_state')
+          .on('quarantine_held')
+          .columns(['state', 'created_at'])
+          .execute();
+        await db.schema
+          .createTable('quarantine_tokens')
+          .$call(t.table)
+          .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('kind', t.key(16), (c) => c.notNull())
+          .addColumn('subject', t.key(641), (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createIndex('quarantine_tokens_subject')
+          .on('quarantine_tokens')
+          .columns(['kind', 'subject'])
+          .execute();
+        await db.schema
+          .createTable('quarantine_senders')
+          .$call(t.table)
+          .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+          .addColumn('action', 'text', (c) => c.notNull().defaultTo(t.textDefault('quarantine')))
+          .addColumn('renotify_days', 'integer')
+          .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('discarded_count', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('first_seen', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('quarantine_sender_notices')
+          .$call(t.table)
+          .addColumn('address', 'varchar(320)', (c) => c.notNull())
+          .addColumn('ip', 'varchar(64)', (c) => c.notNull())
+          .addColumn('notified_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('quarantine_sender_notices_pk', ['address', 'ip'])
+          .execute();
+        await db.schema
+          .createTable('quarantine_recipients')
+          .$call(t.table)
+          .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+          .addColumn('action', 'text', (c) => c.notNull().defaultTo(t.textDefault('hold')))
+          .addColumn('redirect_to', 'text')
+          .addColumn('spam_count', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('held_since_notice', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_notified_at', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('first_seen', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('quarantine_events')
+          .$call(t.table)
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('queue_id', 'varchar(64)', (c) => c.notNull())
+          .addColumn('sender', t.key(320), (c) => c.notNull())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('ip', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('quarantine_settings')
+          .$call(t.table)
+          .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('quarantine_events_at').on('quarantine_events').column('at').execute();
+        await db.schema
+          .createIndex('quarantine_events_sender')
+          .on('quarantine_events')
+          .columns(['sender', 'at'])
+          .execute();
+      },
     },
-  },
-  '002_unsubscribed': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('quarantine_unsubscribed')
-        .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
-        .addColumn('at', 'bigint', (c) => c.notNull())
-        .addColumn('via', 'text', (c) => c.notNull())
-        .execute();
+    '002_unsubscribed': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('quarantine_unsubscribed')
+          .$call(t.table)
+          .addColumn('address', 'varchar(320)', (c) => c.primaryKey())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('via', 'text', (c) => c.notNull())
+          .execute();
+      },
     },
-  },
-  '003_admin_sessions': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('quarantine_admin_sessions')
-        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('username', 'text', (c) => c.notNull())
-        .addColumn('tag', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('expires_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('quarantine_admin_sessions_expires')
-        .on('quarantine_admin_sessions')
-        .column('expires_at')
-        .execute();
+    '003_admin_sessions': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('quarantine_admin_sessions')
+          .$call(t.table)
+          .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('quarantine_admin_sessions_expires')
+          .on('quarantine_admin_sessions')
+          .column('expires_at')
+          .execute();
+      },
     },
-  },
-};
+  };
+}

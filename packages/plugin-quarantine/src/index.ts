@@ -19,7 +19,7 @@ import path from 'node:path';
 import { definePlugin, type PluginManifest } from '@smarthold/core';
 import type { Kysely } from 'kysely';
 import { type QuarantineConfig, quarantineConfig } from './config.js';
-import { migrations, type QuarantineDatabase } from './db.js';
+import { quarantineMigrations, type QuarantineDatabase } from './db.js';
 import { createDataHook } from './hook.js';
 import { runExpiry, runReminders } from './jobs.js';
 import { NoticeRenderer } from './notices/render.js';
@@ -84,7 +84,7 @@ export function quarantinePlugin(
     provides: ['quarantine'],
     async setup(ctx) {
       const cfg = ctx.config;
-      await ctx.data.migrate(migrations);
+      await ctx.data.migrate(quarantineMigrations(ctx.data.dialect));
       const renderer = new NoticeRenderer({
         templatesDir: cfg.notice.templates ? path.resolve(cfg.notice.templates) : '',
         from: cfg.notice.from || defaultNoticeFrom(ctx.hostname),
@@ -104,6 +104,7 @@ export function quarantinePlugin(
       const service = new QuarantineService({
         config: cfg,
         db: ctx.data.db as Kysely<QuarantineDatabase>,
+        dialect: ctx.data.dialect,
         queue: ctx.queue,
         submit: (m) => ctx.submit(m),
         renderer,
@@ -154,7 +155,7 @@ export function quarantinePlugin(
 export default quarantinePlugin();
 
 export { quarantineConfig, type QuarantineConfig, type QuarantineConfigInput } from './config.js';
-export { migrations, type QuarantineDatabase } from './db.js';
+export { quarantineMigrations, type Dialect, type QuarantineDatabase } from './db.js';
 export {
   QuarantineService,
   QuarantineInputError,

@@ -5,7 +5,7 @@
  * the quarantine; GTUBE for spam; a capture sink as next hop. Every matrix
  * cell × spam/clean × one/several recipients: the SMTP reply, what the sink
  * got (byte-identical for passed mail), what was held, which notices went
- * out, and how often the scanner ran. Runs on SQLite and on PostgreSQL.
+ * out, and how often the scanner ran. Runs on SQLite, PostgreSQL and MySQL.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * prefs.test.ts — preferences and heuristics end to end (acceptance 3 and 5).
  *
- * Over real SMTP with the rig of test-setup.ts, on SQLite and PostgreSQL:
+ * Over real SMTP with the rig of test-setup.ts, on SQLite, PostgreSQL and MySQL:
  * recipient drop and redirect (with confirmation, chains, loops, a filtered
  * target refused), sender discard (every Nth kept) and bounce, popular and
  * special recipients, never bouncing to <>, free passes for bounces quoting

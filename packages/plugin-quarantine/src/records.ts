@@ -2,8 +2,12 @@
  * records.ts — the quarantine's queries: held messages, senders, recipients,
  * sender notices and history, addresses that unsubscribed, through Kysely.
  *
- * Only portable SQL (the same queries run on SQLite and PostgreSQL). Rows are
- * keyed by lower-cased addresses. It decides nothing: decide.ts does, and
+ * Portable SQL: the same queries run on SQLite, PostgreSQL and MySQL, except
+ * where MySQL must differ (`ON DUPLICATE KEY UPDATE` for `ON CONFLICT`, no
+ * `RETURNING`): those few statements branch on the dialect. LIKE patterns
+ * escape with '!' (not backslash, which MySQL's string literals treat
+ * specially). Rows are keyed by lower-cased addresses; comparisons are exact
+ * on every dialect (db.ts). It decides nothing: decide.ts does, and
  * service.ts acts. Counters are updated with single UPDATE statements so
  * concurrent transactions do not lose counts.
  */
@@ -15,7 +19,8 @@ import {
   type SqlBool,
   sql,
 } from 'kysely';
-import type { HeldTable, QuarantineDatabase, RecipientTable, SenderTable } from './db.js';
+import type { Dialect, HeldTable, QuarantineDatabase, RecipientTable, SenderTable } from './db.js';
+import { isDuplicateKey, keepExisting } from './sql.js';
 
 export type HeldRow = Selectable<HeldTable>;
 export type SenderRow = Selectable<SenderTable>;
@@ -97,7 +102,10 @@ function heldFilter(
 }
 
 export class Records {
-  constructor(readonly db: Kysely<QuarantineDatabase>) {}
+  constructor(
+    readonly db: Kysely<QuarantineDatabase>,
+    readonly dialect: Dialect,
+  ) {}
 
   // --- held messages -------------------------------------------------------
 
@@ -222,7 +230,7 @@ export class Records {
         first_seen: now,
         last_seen: now,
       })
-      .onConflict((oc) => oc.column('address').doNothing())
+      .$call(keepExisting(this.dialect, 'address'))
       .execute();
   }
 
@@ -275,7 +283,11 @@ export class Records {
     await this.db
       .insertInto('quarantine_sender_notices')
       .values({ address: key(address), ip, notified_at: now })
-      .onConflict((oc) => oc.columns(['address', 'ip']).doUpdateSet({ notified_at: now }))
+      .$call((q) =>
+        this.dialect === 'mysql'
+          ? q.onDuplicateKeyUpdate({ notified_at: now })
+          : q.onConflict((oc) => oc.columns(['address', 'ip']).doUpdateSet({ notified_at: now })),
+      )
       .execute();
   }
 
@@ -312,7 +324,7 @@ export class Records {
         first_seen: now,
         last_seen: now,
       })
-      .onConflict((oc) => oc.column('address').doNothing())
+      .$call(keepExisting(this.dialect, 'address'))
       .execute();
   }
 
@@ -391,6 +403,20 @@ export class Records {
 
   /** Records the unsubscription; false when the address already was (the first record stays). */
   async addUnsubscribed(address: string, via: UnsubscribeVia, now: number): Promise<boolean> {
+    if (this.dialect === 'mysql') {
+      // No RETURNING, and ON DUPLICATE KEY UPDATE counts a kept row as affected (FOUND_ROWS):
+      // a plain INSERT tells by its duplicate-key error (INSERT IGNORE would also hide other errors).
+      try {
+        await this.db
+          .insertInto('quarantine_unsubscribed')
+          .values({ address: key(address), at: now, via })
+          .execute();
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    }
     const rows = await this.db
       .insertInto('quarantine_unsubscribed')
       .values({ address: key(address), at: now, via })
@@ -501,6 +527,7 @@ export class Records {
 
   /** Forgets sender and recipient records (and their tokens' subjects stay unusable) idle since `before`. */
   async forgetIdle(before: number): Promise<{ senders: string[]; recipients: string[] }> {
+    if (this.dialect === 'mysql') return this.forgetIdleMysql(before);
     const senders = await this.db
       .deleteFrom('quarantine_senders')
       .where('last_seen', '<', before)
@@ -513,5 +540,38 @@ export class Records {
       .execute();
     await this.db.deleteFrom('quarantine_sender_notices').where('notified_at', '<', before).execute();
     return { senders: senders.map((r) => r.address), recipients: recipients.map((r) => r.address) };
+  }
+
+  /**
+   * forgetIdle without RETURNING: in batches, each a transaction that locks
+   * the idle rows (FOR UPDATE), deletes exactly those and reports them, so an
+   * address seen again meanwhile is neither deleted nor reported.
+   */
+  private async forgetIdleMysql(before: number): Promise<{ senders: string[]; recipients: string[] }> {
+    const batch = 500;
+    const forget = async (table: 'quarantine_senders' | 'quarantine_recipients'): Promise<string[]> => {
+      const gone: string[] = [];
+      for (;;) {
+        const done = await this.db.transaction().execute(async (trx) => {
+          const rows = await trx
+            .selectFrom(table)
+            .select('address')
+            .where('last_seen', '<', before)
+            .orderBy('address')
+            .limit(batch)
+            .forUpdate()
+            .execute();
+          const addresses = rows.map((r) => r.address);
+          if (addresses.length) await trx.deleteFrom(table).where('address', 'in', addresses).execute();
+          gone.push(...addresses);
+          return addresses.length < batch;
+        });
+        if (done) return gone;
+      }
+    };
+    const senders = await forget('quarantine_senders');
+    const recipients = await forget('quarantine_recipients');
+    await this.db.deleteFrom('quarantine_sender_notices').where('notified_at', '<', before).execute();
+    return { senders, recipients };
   }
 }

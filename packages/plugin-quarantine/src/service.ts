@@ -16,7 +16,7 @@ import type { Clock, MessageTransaction, PluginQueue, SubmitMessage } from '@sma
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DAY, type QuarantineConfig } from './config.js';
-import type { QuarantineDatabase } from './db.js';
+import type { Dialect, QuarantineDatabase } from './db.js';
 import { resolveRedirect } from './decide.js';
 import type { NoticeData, NoticeKind, NoticeRenderer } from './notices/render.js';
 import {
@@ -67,6 +67,8 @@ export interface ServiceDeps {
   readonly config: QuarantineConfig;
   // Kysely over the plugin database; typed by db.ts.
   readonly db: Kysely<QuarantineDatabase>;
+  /** The SQL dialect of `db` (ctx.data.dialect). */
+  readonly dialect: Dialect;
   readonly queue: PluginQueue;
   readonly submit: (m: SubmitMessage) => Promise<string>;
   readonly renderer: NoticeRenderer;
@@ -144,7 +146,7 @@ export class QuarantineService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.now = () => deps.clock.now();
-    this.records = new Records(deps.db);
+    this.records = new Records(deps.db, deps.dialect);
     this.tokens = new Tokens(deps.db, this.now);
   }
 

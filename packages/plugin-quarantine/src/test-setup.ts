@@ -2,8 +2,9 @@
  * test-setup.ts — smarthold with sender-auth, a counting Bayes scanner and
  * the quarantine, on loopback, for the quarantine's integration tests.
  *
- * The same suites run on the local SQLite store and on PostgreSQL
- * (`dialects()`); the PostgreSQL run gets a fresh database per instance. The
+ * The same suites run on the local SQLite store, on PostgreSQL and on
+ * MySQL/MariaDB (`DIALECTS`); the PostgreSQL and MySQL runs get a fresh
+ * database per instance. The
  * scanner is the real Bayes scanner wrapped to count calls. Messages: "ours"
  * comes from example.net (our domain) through loopback (our network); "not
  * ours" carries a Received line from an outside host and a sender with no
@@ -13,9 +14,11 @@ import assert from 'node:assert/strict';
 import {
   type CapturedMessage,
   type Clock,
+  createMysqlTestDatabase,
   createPgTestDatabase,
   definePlugin,
   GTUBE,
+  needMysql,
   needPostgres,
   type PluginManifest,
   type Reply,
@@ -26,13 +29,14 @@ import {
 import { createBayesScanner, DEFAULT_THRESHOLD } from '@smarthold/plugin-bayes';
 import { senderAuthPlugin } from '@smarthold/plugin-sender-auth';
 import { fakeDns } from '@smarthold/testkit';
+import type { Dialect } from './db.js';
 import { quarantinePlugin } from './index.js';
 import type { QuarantineService } from './service.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect } from './db.js';
 
 /** The dialects the suites run on. */
-export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres', 'mysql'];
 
 export const OUR_SENDER = 'alice@example.net';
 export const EXTERNAL_SENDER = 'bob@sender.example';
@@ -126,18 +130,20 @@ export function decodeQp(text: string): string {
   ).toString('utf8');
 }
 
-/** Where the rig's plugin data lives. */
-async function databaseFor(
+/** Where the rig's plugin data lives: `[store]` keys, and how to drop the database afterwards. */
+export async function databaseFor(
   dialect: Dialect,
-): Promise<{ config: Record<string, unknown>; drop(): Promise<void> }> {
+): Promise<{ config: { database?: string }; drop(): Promise<void> }> {
   if (dialect === 'sqlite') return { config: {}, drop: () => Promise.resolve() };
-  const pg = await createPgTestDatabase();
-  return { config: { database: pg.url }, drop: () => pg.drop() };
+  const fresh = dialect === 'postgres' ? await createPgTestDatabase() : await createMysqlTestDatabase();
+  return { config: { database: fresh.url }, drop: () => fresh.drop() };
 }
 
 /** Skip reason for a dialect whose database is not there (fails under SMARTHOLD_TEST_REQUIRE). */
 export async function skipFor(dialect: Dialect): Promise<false | string> {
-  return dialect === 'postgres' ? needPostgres() : false;
+  if (dialect === 'postgres') return needPostgres();
+  if (dialect === 'mysql') return needMysql();
+  return false;
 }
 
 /** Starts the rig. `quarantine` is merged into `[plugin.quarantine]`. */

@@ -1,6 +1,6 @@
 /**
  * unsubscribe.test.ts — unsubscribing from the mail pages send on request,
- * through the service, over real SMTP, on SQLite and PostgreSQL.
+ * through the service, over real SMTP, on SQLite, PostgreSQL and MySQL.
  *
  * The sender's access mail and the redirect confirmation carry
  * List-Unsubscribe (to /q/u/TOKEN, an unsubscribe token for that address)

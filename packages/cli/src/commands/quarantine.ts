@@ -36,12 +36,12 @@ import {
   defaultNoticeFrom,
   type HeldMessage,
   isAddress,
-  migrations,
   NoticeRenderer,
   QuarantineInputError,
   type QuarantineDatabase,
   QuarantineService,
   quarantineConfig,
+  quarantineMigrations,
   type RecipientAction,
   type SenderAction,
 } from '@smarthold/plugin-quarantine';
@@ -149,7 +149,7 @@ export async function openQuarantine(
   let database: Awaited<ReturnType<typeof openPluginDatabase>> | undefined;
   try {
     database = await openPluginDatabase(config, store.db);
-    await migratePlugin(database.db, 'quarantine', migrations);
+    await migratePlugin(database.db, 'quarantine', quarantineMigrations(database.dialect));
     // No kick: this process has no scheduler; the running instance polls the queue.
     const queue = createPluginQueue({ store, spool, clock: systemClock, kick: () => undefined });
     const committer = new Committer(spool, store, systemClock, log);
@@ -157,6 +157,7 @@ export async function openQuarantine(
       config: cfg,
       // The plugin database is untyped (each plugin brings its tables); these are the quarantine's.
       db: database.db as Kysely<QuarantineDatabase>,
+      dialect: database.dialect,
       queue,
       submit: (m) => committer.submit('quarantine', m),
       renderer,

@@ -227,11 +227,11 @@ const storeSchema = z
     database: z
       .string()
       .default('')
-      .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), {
-        message: 'must be empty (the local SQLite file) or a postgres:// URL',
+      .refine((v) => v === '' || /^(postgres(ql)?|mysql):\/\//.test(v), {
+        message: 'must be empty (the local SQLite file), a postgres:// or a mysql:// URL',
       })
       .describe(
-        'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// URL so that several nodes share them; the queue itself stays in the local store',
+        'where plugins keep their tables (quarantine records, preferences): empty for the local SQLite file, or a postgres:// (PostgreSQL) or mysql:// (MySQL 8, MariaDB 10.11+) URL so that several nodes share them; the queue itself stays in the local store',
       ),
     keep_finished: duration('7d').describe(
       'how long the records of a finished message (every recipient delivered, bounced or discarded) are kept after its last change, for explain and queue show; "0s" keeps them for ever',

@@ -167,17 +167,24 @@ export interface JobOptions {
 }
 
 /**
- * A plugin's own tables in smarthold's database (the same SQLite file or
- * PostgreSQL database as the queue), through Kysely. Name tables after the
- * plugin (`forward_limit_counters`), write migrations with Kysely's schema
- * builder so they run on both dialects, and keep them in order: they are
- * tracked per plugin and never edited once shipped.
+ * A plugin's own tables in smarthold's database (the queue's SQLite file by
+ * default, or the PostgreSQL or MySQL/MariaDB database of `[store]
+ * database`), through Kysely. Name tables after the plugin
+ * (`forward_limit_counters`), write migrations with Kysely's schema builder
+ * so they run on every dialect, and keep them in order: they are tracked per
+ * plugin and never edited once shipped. Numbers (bigint columns, count, sum)
+ * read back as JS numbers on all three.
  */
 export interface PluginData {
   // Each plugin brings its own table types; the host cannot know them.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
-  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Which database `db` speaks, for the few statements that differ: MySQL has
+   * no `RETURNING` and writes `ON CONFLICT` as `ON DUPLICATE KEY UPDATE`, and
+   * cannot key or index a `text` column (use `varchar(N)`).
+   */
+  readonly dialect: 'sqlite' | 'postgres' | 'mysql';
   /** Applies this plugin's migrations (by name, in name order) that have not run yet. */
   migrate(migrations: Readonly<Record<string, Migration>>): Promise<void>;
 }

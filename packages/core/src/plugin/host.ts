@@ -54,7 +54,7 @@ export interface HostDeps {
   readonly database: {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly db: Kysely<any>;
-    readonly dialect: 'sqlite' | 'postgres';
+    readonly dialect: 'sqlite' | 'postgres' | 'mysql';
   };
   readonly combiners?: ReadonlyMap<string, ServiceCombiner>;
   readonly observe?: HookObserver;

@@ -1,6 +1,6 @@
 /**
- * admin.test.ts — the admin page over real SMTP and HTTP, on SQLite and
- * PostgreSQL: signing in (right, wrong and unknown user, CSRF), the session
+ * admin.test.ts — the admin page over real SMTP and HTTP, on SQLite,
+ * PostgreSQL and MySQL: signing in (right, wrong and unknown user, CSRF), the session
  * cookie and its attributes, every page needing a live session, signing out
  * ending the session on the server, look-up (exact, substring, bounded,
  * LIKE wildcards taken literally), what an address's page shows, changing
@@ -380,7 +380,12 @@ for (const dialect of DIALECTS) {
       }
       const db = r().service.records.db;
       let now = 1_000_000;
-      const sessions = new AdminSessions(db, new FormSigner(db), () => now, 60_000);
+      const sessions = new AdminSessions(
+        db,
+        new FormSigner(db, r().service.records.dialect),
+        () => now,
+        60_000,
+      );
       const cookie = await sessions.create('admin', 'tag');
       const id = cookie.split('.')[0] ?? '';
       assert.equal((await sessions.find(cookie))?.user, 'admin');

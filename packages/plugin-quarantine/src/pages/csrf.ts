@@ -10,12 +10,13 @@
  * The secret is one row of `quarantine_settings` (name `pages_secret`, 32
  * random bytes, base64url), created on first use with insert-or-ignore and
  * then re-read, so that nodes sharing one PostgreSQL database all use the
- * row that won. It is read once per process. This module does not render
+ * row that won (PostgreSQL or MySQL). It is read once per process. This module does not render
  * forms or answer requests.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { QuarantineDatabase } from '../db.js';
+import type { Dialect, QuarantineDatabase } from '../db.js';
+import { keepExisting } from '../sql.js';
 
 /** The name of the secret's row in `quarantine_settings`. */
 export const SECRET_NAME = 'pages_secret';
@@ -34,11 +35,11 @@ export function sameMac(expected: string, given: unknown): boolean {
 }
 
 /** Reads the shared secret, creating it first when no node has yet (insert-or-ignore, then read). */
-export async function loadSecret(db: Kysely<QuarantineDatabase>): Promise<Buffer> {
+export async function loadSecret(db: Kysely<QuarantineDatabase>, dialect: Dialect): Promise<Buffer> {
   await db
     .insertInto('quarantine_settings')
     .values({ name: SECRET_NAME, value: randomBytes(32).toString('base64url') })
-    .onConflict((oc) => oc.column('name').doNothing())
+    .$call(keepExisting(dialect, 'name'))
     .execute();
   const row = await db
     .selectFrom('quarantine_settings')
@@ -54,11 +55,14 @@ export async function loadSecret(db: Kysely<QuarantineDatabase>): Promise<Buffer
 export class FormSigner {
   private secret: Promise<Buffer> | undefined;
 
-  constructor(private readonly db: Kysely<QuarantineDatabase>) {}
+  constructor(
+    private readonly db: Kysely<QuarantineDatabase>,
+    private readonly dialect: Dialect,
+  ) {}
 
   private key(): Promise<Buffer> {
     // A failed read (database down) is retried at the next request, not cached.
-    this.secret ??= loadSecret(this.db).catch((err: unknown) => {
+    this.secret ??= loadSecret(this.db, this.dialect).catch((err: unknown) => {
       this.secret = undefined;
       throw err;
     });

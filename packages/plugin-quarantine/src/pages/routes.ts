@@ -101,7 +101,7 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
   const kit: PageKit = {
     service: deps.service,
     view,
-    forms: new FormSigner(deps.service.records.db),
+    forms: new FormSigner(deps.service.records.db, deps.service.records.dialect),
     limits: deps.limits ?? defaultLimits(),
     background: new Background(),
   };

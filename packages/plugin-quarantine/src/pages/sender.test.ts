@@ -116,7 +116,7 @@ describe('sender page', { timeout: 60_000 }, () => {
     const url = await page('hugo@example.net');
     const shown = csrfOf((await get(url)).html, 'settings');
     const token = url.slice(-22);
-    const other = new FormSigner(rig.service.records.db);
+    const other = new FormSigner(rig.service.records.db, rig.service.records.dialect);
     assert.equal(await other.sign(token, 'settings'), shown);
     assert.notEqual(await other.sign(token, 'rotate'), shown);
     const rows = await rig.service.records.db

@@ -8,15 +8,14 @@
  * and notice mail all arrive there. Helpers hold a message over SMTP and read
  * its link from the 552 reply, fetch pages, read a form's CSRF field out of
  * the HTML (as a browser would send it back) and post forms. The plugin data
- * is in the local SQLite store unless the rig is started on PostgreSQL (a
- * fresh database, dropped at stop). Not shipped (test-* files are left out of
+ * is in the local SQLite store unless the rig is started on PostgreSQL or
+ * MySQL (a fresh database, dropped at stop). Not shipped (test-* files are left out of
  * the package).
  */
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import {
   type CapturedMessage,
-  createPgTestDatabase,
   definePlugin,
   type Reply,
   type SpamScanner,
@@ -27,7 +26,7 @@ import { senderAuthPlugin } from '@smarthold/plugin-sender-auth';
 import { fakeDns } from '@smarthold/testkit';
 import quarantine from '../index.js';
 import type { QuarantineService } from '../service.js';
-import type { Dialect } from '../test-setup.js';
+import { databaseFor, type Dialect } from '../test-setup.js';
 
 export const OUR_SENDER = 'alice@example.net';
 export const OTHER_SENDER = 'bob@example.net';
@@ -125,14 +124,14 @@ export async function startPagesRig(
   opts: { dialect?: Dialect; quarantine?: Record<string, unknown>; publicUrl?: string } = {},
 ): Promise<PagesRig> {
   const dns = fakeDns();
-  const pg = opts.dialect === 'postgres' ? await createPgTestDatabase() : undefined;
+  const db = await databaseFor(opts.dialect ?? 'sqlite');
   let t: TestSmarthold;
   try {
     t = await startTestSmarthold({
       plugins: [senderAuthPlugin({ resolver: dns.resolve }), fakeScannerPlugin, quarantine],
       config: {
         plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
-        ...(pg ? { store: { database: pg.url } } : {}),
+        store: db.config,
         ...(opts.publicUrl ? { http: { public_url: opts.publicUrl } } : {}),
         plugin: {
           'sender-auth': {
@@ -146,7 +145,7 @@ export async function startPagesRig(
       },
     });
   } catch (err) {
-    await pg?.drop();
+    await db.drop();
     throw err;
   }
   const service = t.app.host.service('quarantine') as QuarantineService;
@@ -178,7 +177,7 @@ export async function startPagesRig(
     },
     async stop() {
       await t.stop();
-      await pg?.drop();
+      await db.drop();
     },
   };
   return rig;
