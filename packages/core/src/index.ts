@@ -28,6 +28,7 @@ export { newQueueId, isQueueId } from './util/queue-id.js';
 export { systemClock, type Clock } from './util/clock.js';
 export { withDeadline, DeadlineExceeded } from './util/deadline.js';
 export { startWorkerThread } from './util/thread.js';
+export { writeOrDrain } from './util/drain.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   startSmarthold,

@@ -11,7 +11,7 @@
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ScanMessage } from '@smarthold/core';
+import { writeOrDrain, type ScanMessage } from '@smarthold/core';
 import { serverLabel, type ClamdServer } from './config.js';
 import { ClamavError } from './errors.js';
 import {
@@ -166,20 +166,7 @@ export function exchange(server: ClamdServer, req: ClamdRequest, opts: ExchangeO
     });
 
     const write = (data: Buffer): Promise<void> =>
-      socket.write(data)
-        ? Promise.resolve()
-        : new Promise<void>((ok, ko) => {
-            const onDrain = (): void => {
-              socket.off('close', onClose);
-              ok();
-            };
-            const onClose = (): void => {
-              socket.off('drain', onDrain);
-              ko(new WriteError('connection closed while writing'));
-            };
-            socket.once('drain', onDrain);
-            socket.once('close', onClose);
-          });
+      writeOrDrain(socket, data, () => new WriteError('connection closed while writing'));
 
     const send = async (): Promise<void> => {
       if (req.kind === 'ping') {

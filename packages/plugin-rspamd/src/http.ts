@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { writeOrDrain } from '@smarthold/core';
 
 /** /checkv2 replies list symbols, URLs and e-mails; more than this is not rspamd talking. */
 const MAX_REPLY = 8 * 1024 * 1024;
@@ -103,21 +104,7 @@ export function postMessage(
       });
     });
 
-    const write = (chunk: Buffer): Promise<void> =>
-      req.write(chunk)
-        ? Promise.resolve()
-        : new Promise<void>((ok, ko) => {
-            const onDrain = (): void => {
-              req.off('close', onClose);
-              ok();
-            };
-            const onClose = (): void => {
-              req.off('drain', onDrain);
-              ko(new Error('connection closed while writing'));
-            };
-            req.once('drain', onDrain);
-            req.once('close', onClose);
-          });
+    const write = (chunk: Buffer): Promise<void> => writeOrDrain(req, chunk);
 
     const send = async (): Promise<void> => {
       // Content-Length promised `size` octets: more or fewer would corrupt the request.

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { writeOrDrain } from '@smarthold/core';
 import type { SpamdServer } from './config.js';
 import {
   parseReply,
@@ -141,21 +142,7 @@ export function exchange(
       });
     });
 
-    const write = (data: Buffer): Promise<void> =>
-      socket.write(data)
-        ? Promise.resolve()
-        : new Promise<void>((ok, ko) => {
-            const onDrain = (): void => {
-              socket.off('close', onClose);
-              ok();
-            };
-            const onClose = (): void => {
-              socket.off('drain', onDrain);
-              ko(new Error('connection closed while writing'));
-            };
-            socket.once('drain', onDrain);
-            socket.once('close', onClose);
-          });
+    const write = (data: Buffer): Promise<void> => writeOrDrain(socket, data);
 
     const send = async (): Promise<void> => {
       await write(requestHead(req.method, req.headers));
