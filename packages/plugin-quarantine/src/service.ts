@@ -7,18 +7,19 @@
  * the queue (the bytes as received, delivered once: the queue only moves
  * recipients out of `hold`), except recipients who now redirect, who get a
  * copy at their confirmed address. Notices go through `submit` (ordinary
- * mail in the queue). The data-path decision is in hook.ts.
+ * mail in the queue), queued by notices/send.ts; learning requests wait in
+ * learning.ts. The data-path decision is in hook.ts.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Clock, MessageTransaction, PluginQueue, SubmitMessage } from '@smarthold/core';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DAY, type QuarantineConfig } from './config.js';
 import type { Dialect, QuarantineDatabase } from './db.js';
 import { resolveRedirect } from './decide.js';
+import { type Learn, type LearnLabel, LearningQueue } from './learning.js';
 import type { NoticeData, NoticeKind, NoticeRenderer } from './notices/render.js';
+import { NoticeSender } from './notices/send.js';
 import {
   type HeldFilter,
   type HeldRow,
@@ -59,8 +60,7 @@ export interface HeldMessage {
   readonly stateAt: number;
 }
 
-/** A learning request waiting for the scanner (see {@link QuarantineService.learnPending}). */
-export type LearnLabel = 'spam' | 'ham';
+export type { LearnLabel } from './learning.js';
 
 /** What the service needs. */
 export interface ServiceDeps {
@@ -81,19 +81,10 @@ export interface ServiceDeps {
   /** Directory for learning requests; learning is off when undefined. */
   readonly learnDir?: string;
   /** Teaches the scanners; absent when no scanner can learn (requests then wait in learnDir). */
-  readonly learn?: (message: { size: number; openMessage(): Readable }, label: LearnLabel) => Promise<void>;
+  readonly learn?: Learn;
 }
 
-/**
- * Notices a page sends because a visitor typed or chose the address: an
- * address that unsubscribed gets none of them again (recipient letters and
- * the redirect-active notice follow the recipient's own settings instead).
- */
-export const PAGE_REQUESTED: ReadonlySet<NoticeKind> = new Set<NoticeKind>([
-  'sender-access',
-  'recipient-access',
-  'redirect-confirm',
-]);
+export { PAGE_REQUESTED } from './notices/send.js';
 
 /** Errors people can cause (bad input): the pages and the CLI show the message. */
 export class QuarantineInputError extends Error {
@@ -143,11 +134,30 @@ export class QuarantineService {
   readonly records: Records;
   readonly tokens: Tokens;
   private readonly now: () => number;
+  private readonly learning: LearningQueue;
+  private readonly notices: NoticeSender;
 
   constructor(private readonly deps: ServiceDeps) {
     this.now = () => deps.clock.now();
     this.records = new Records(deps.db, deps.dialect);
     this.tokens = new Tokens(deps.db, this.now);
+    this.notices = new NoticeSender({
+      config: deps.config,
+      records: this.records,
+      tokens: this.tokens,
+      renderer: deps.renderer,
+      submit: deps.submit,
+      log: deps.log,
+      now: this.now,
+      url: (kind, token, suffix) => this.url(kind, token, suffix),
+      link: (kind, subject) => this.link(kind, subject),
+    });
+    this.learning = new LearningQueue({
+      dir: deps.learnDir,
+      learn: deps.learn,
+      raw: (queueId) => this.raw(queueId),
+      log: deps.log,
+    });
   }
 
   get config(): QuarantineConfig {
@@ -389,7 +399,7 @@ export class QuarantineService {
     }
     if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
     // The new address unsubscribed: nothing is sent, and the answer is the same (the page must not tell).
-    if (await this.unsubscribedFrom('redirect-confirm', to)) {
+    if (await this.notices.blocked('redirect-confirm', to)) {
       return { prefs: await this.records.recipient(address), confirmationSent: to };
     }
     const token = await this.tokens.mint(
@@ -490,7 +500,7 @@ export class QuarantineService {
       kind === 'sender'
         ? (await this.records.sender(a)).known || (await this.records.countHeld({ sender: a })) > 0
         : (await this.records.recipient(a)).known;
-    if (!known || (await this.unsubscribedFrom(`${kind}-access`, a))) return false;
+    if (!known || (await this.notices.blocked(`${kind}-access`, a))) return false;
     const heldCount = await this.records.countHeld(kind === 'sender' ? { sender: a } : { recipient: a });
     const pageUrl = await this.link(kind, a);
     if (kind === 'sender') {
@@ -532,117 +542,36 @@ export class QuarantineService {
     return removed;
   }
 
-  /** True (and logged) when `kind` is page-requested mail and `to` unsubscribed from it. */
-  private async unsubscribedFrom(kind: NoticeKind, to: string): Promise<boolean> {
-    if (!PAGE_REQUESTED.has(kind) || (await this.records.unsubscribed(to)) === undefined) return false;
-    this.deps.log.info({ notice: kind, to: key(to) }, 'notice not sent: the address unsubscribed');
-    return true;
-  }
-
   // --- notices ---------------------------------------------------------------------------
 
   /**
    * Renders and queues a notice; returns its queue id, or undefined when the
    * address unsubscribed from this kind ({@link PAGE_REQUESTED}). Every
-   * notice carries List-Unsubscribe with RFC 8058 one-click: recipient mail
-   * points at the recipient's discard page, page-requested mail to anyone
-   * else at an unsubscribe page of its own (/q/u/TOKEN).
+   * notice carries List-Unsubscribe with RFC 8058 one-click (notices/send.ts).
    */
-  async notice<K extends NoticeKind>(kind: K, to: string, data: NoticeData[K]): Promise<string | undefined> {
-    if (await this.unsubscribedFrom(kind, to)) return undefined;
-    const unsubscribe =
-      kind === 'recipient-letter'
-        ? (data as NoticeData['recipient-letter']).discardUrl
-        : kind === 'recipient-access' || kind === 'redirect-active'
-          ? `${await this.link('recipient', to)}/discard`
-          : await this.link('unsubscribe', to);
-    const n = await this.deps.renderer.render(kind, to, data, unsubscribe);
-    const id = await this.deps.submit({
-      from: this.config.notice.envelope_from,
-      to: [to],
-      raw: n.raw,
-    });
-    this.deps.log.info({ notice: kind, to, queue_id: id }, 'notice queued');
-    return id;
+  notice<K extends NoticeKind>(kind: K, to: string, data: NoticeData[K]): Promise<string | undefined> {
+    return this.notices.notice(kind, to, data);
   }
 
   /** Sends the "we are holding mail for you" letter now (the caller checked the throttle). */
-  async recipientLetter(address: string): Promise<string | undefined> {
-    const a = key(address);
-    const held = await this.records.listHeld({ recipient: a, limit: 10 });
-    const heldCount = await this.records.countHeld({ recipient: a });
-    const recipientToken = await this.tokens.mint('recipient', a, this.config.expire.token_days * DAY);
-    return this.notice('recipient-letter', a, {
-      recipient: a,
-      domain: a.split('@')[1] ?? '',
-      held: held.map((h) => ({
-        sender: h.sender,
-        subject: h.subject,
-        date: h.created_at,
-        size: h.size,
-      })),
-      heldCount,
-      pageUrl: this.url('recipient', recipientToken),
-      discardUrl: this.url('recipient', recipientToken, '/discard'),
-      renotifyDays: this.config.notice.recipient_interval,
-      holdDays: this.config.expire.max_age,
-      tokenDays: this.config.expire.token_days,
-    });
+  recipientLetter(address: string): Promise<string | undefined> {
+    return this.notices.recipientLetter(address);
   }
 
   /** Sends the letter if the recipient is due (mail held since the last one, interval passed). */
-  async letterIfDue(address: string): Promise<boolean> {
-    const due = await this.records.claimRecipientNotice(
-      address,
-      this.now(),
-      this.config.notice.recipient_interval * DAY,
-    );
-    if (due) await this.recipientLetter(address);
-    return due;
+  letterIfDue(address: string): Promise<boolean> {
+    return this.notices.letterIfDue(address);
   }
 
   // --- learning ------------------------------------------------------------------------------
 
   /** Keeps a copy of the message for the scanners to learn from (the body may be delivered and gone by then). */
-  async requestLearning(queueId: string, label: LearnLabel): Promise<void> {
-    const dir = this.deps.learnDir;
-    if (dir === undefined) return;
-    try {
-      const raw = await this.raw(queueId);
-      await mkdir(dir, { recursive: true });
-      const file = path.join(dir, `${label}.${queueId}.eml`);
-      await writeFile(`${file}.tmp`, raw);
-      await rename(`${file}.tmp`, file);
-    } catch (err) {
-      this.deps.log.warn({ queue_id: queueId, err }, 'could not keep a copy for learning');
-    }
+  requestLearning(queueId: string, label: LearnLabel): Promise<void> {
+    return this.learning.request(queueId, label);
   }
 
   /** Feeds waiting learning requests to the scanners. Returns how many were learnt. */
-  async learnPending(): Promise<number> {
-    const dir = this.deps.learnDir;
-    const learn = this.deps.learn;
-    if (dir === undefined || learn === undefined) return 0;
-    let names: string[];
-    try {
-      names = (await readdir(dir)).filter((n) => n.endsWith('.eml'));
-    } catch {
-      return 0;
-    }
-    let n = 0;
-    for (const name of names) {
-      const label: LearnLabel = name.startsWith('spam.') ? 'spam' : 'ham';
-      const file = path.join(dir, name);
-      try {
-        const raw = await readFile(file);
-        await learn({ size: raw.length, openMessage: () => Readable.from([raw]) }, label);
-        await rm(file, { force: true });
-        n++;
-      } catch (err) {
-        this.deps.log.warn({ file, err }, 'learning failed; will retry');
-      }
-    }
-    if (n) this.deps.log.info({ count: n }, 'scanners learnt from people’s decisions');
-    return n;
+  learnPending(): Promise<number> {
+    return this.learning.feed();
   }
 }
