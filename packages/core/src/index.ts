@@ -10,7 +10,13 @@ export * from './plugin/api.js';
 export * from './plugin/verdict.js';
 export * from './spam/contract.js';
 export { guardedScan, SKIPPED_SIZE_RULE, type ScanGuard } from './spam/guard.js';
-export { DEFAULT_SCAN_MAX_SIZE, scanFailurePolicy, scanMaxSize } from './spam/config.js';
+export {
+  DEFAULT_SCAN_MAX_SIZE,
+  scanFailurePolicy,
+  scanMaxSize,
+  scanServerLabel,
+  type ScanServerAddress,
+} from './spam/config.js';
 export { combineScanners, combineVerdicts, serviceCombiners, type CombinePolicy } from './spam/combine.js';
 export { SmartholdError, isSmartholdError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { duration, hostPort, cidrList } from './config/types.js';

@@ -7,7 +7,7 @@
  * rspamd (core's spam/config.ts): `max_size` and `on_failure`. It does not
  * connect to anything.
  */
-import { duration, hostPort, scanFailurePolicy, scanMaxSize } from '@smarthold/core';
+import { duration, hostPort, scanFailurePolicy, scanMaxSize, scanServerLabel } from '@smarthold/core';
 import { z } from 'zod';
 
 /**
@@ -64,11 +64,5 @@ export type ClamavConfig = z.output<typeof configSchema>;
 /** One clamd, after validation. */
 export type ClamdServer = ClamavConfig['servers'][number];
 
-/** A server as text for logs and errors: "127.0.0.1:3310" or "unix:/run/clamav/clamd.ctl". */
-export function serverLabel(s: ClamdServer): string {
-  return s.kind === 'tcp'
-    ? s.host.includes(':')
-      ? `[${s.host}]:${s.port}`
-      : `${s.host}:${s.port}`
-    : `unix:${s.path}`;
-}
+/** A server as text for logs and errors: "127.0.0.1:3310" or "unix:/run/clamav/clamd.ctl" (core's scanServerLabel). */
+export const serverLabel: (s: ClamdServer) => string = scanServerLabel;

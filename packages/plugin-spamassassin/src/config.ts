@@ -7,7 +7,14 @@
  * are the keys every networked scanner shares: core's spam/config.ts). It
  * does not connect to anything.
  */
-import { DEFAULT_SCAN_MAX_SIZE, duration, hostPort, scanFailurePolicy, scanMaxSize } from '@smarthold/core';
+import {
+  DEFAULT_SCAN_MAX_SIZE,
+  duration,
+  hostPort,
+  scanFailurePolicy,
+  scanMaxSize,
+  scanServerLabel,
+} from '@smarthold/core';
 import { z } from 'zod';
 
 /** SpamAssassin's own default for spamc: messages over 500 KB are not scanned (spamc -s). Core's, under the plugin's name. */
@@ -66,11 +73,5 @@ export type SpamAssassinConfig = z.output<typeof configSchema>;
 /** One spamd of the farm, after validation. */
 export type SpamdServer = SpamAssassinConfig['servers'][number];
 
-/** A server as text for logs and errors: "127.0.0.1:783" or "unix:/run/spamd.sock". */
-export function serverLabel(s: SpamdServer): string {
-  return s.kind === 'tcp'
-    ? s.host.includes(':')
-      ? `[${s.host}]:${s.port}`
-      : `${s.host}:${s.port}`
-    : `unix:${s.path}`;
-}
+/** A server as text for logs and errors: "127.0.0.1:783" or "unix:/run/spamd.sock" (core's scanServerLabel). */
+export const serverLabel: (s: SpamdServer) => string = scanServerLabel;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { DEFAULT_SCAN_MAX_SIZE, scanFailurePolicy, scanMaxSize } from './config.js';
+import { DEFAULT_SCAN_MAX_SIZE, scanFailurePolicy, scanMaxSize, scanServerLabel } from './config.js';
 
 const section = z.object({ max_size: scanMaxSize(), on_failure: scanFailurePolicy('spamd') }).strict();
 
@@ -36,5 +36,14 @@ test('the descriptions are the ones the config reference shows, naming the daemo
   assert.equal(
     scanFailurePolicy('rspamd').description,
     'When rspamd is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).',
+  );
+});
+
+test('a daemon address as text: host:port, an IPv6 host in brackets, a Unix socket', () => {
+  assert.equal(scanServerLabel({ kind: 'tcp', host: '127.0.0.1', port: 783 }), '127.0.0.1:783');
+  assert.equal(scanServerLabel({ kind: 'tcp', host: '::1', port: 3310 }), '[::1]:3310');
+  assert.equal(
+    scanServerLabel({ kind: 'unix', path: '/run/clamav/clamd.ctl' }),
+    'unix:/run/clamav/clamd.ctl',
   );
 });

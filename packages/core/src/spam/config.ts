@@ -50,3 +50,20 @@ export function scanFailurePolicy(daemon: string) {
     .default('tempfail')
     .describe(`When ${daemon} is down or too slow: tempfail (451, default), pass (not spam) or hold (spam).`);
 }
+
+/** A scanner daemon's address: TCP host and port, or a Unix socket path. */
+export type ScanServerAddress =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/**
+ * A scanner daemon's address as text for logs and errors: "127.0.0.1:783",
+ * "[::1]:3310" or "unix:/run/clamav/clamd.ctl".
+ *
+ * @example
+ * scanServerLabel({ kind: 'tcp', host: '::1', port: 783 }); // '[::1]:783'
+ */
+export function scanServerLabel(s: ScanServerAddress): string {
+  if (s.kind === 'unix') return `unix:${s.path}`;
+  return s.host.includes(':') ? `[${s.host}]:${String(s.port)}` : `${s.host}:${String(s.port)}`;
+}
