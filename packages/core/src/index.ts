@@ -35,6 +35,26 @@ export { systemClock, type Clock } from './util/clock.js';
 export { withDeadline, DeadlineExceeded } from './util/deadline.js';
 export { startWorkerThread } from './util/thread.js';
 export { writeOrDrain } from './util/drain.js';
+/**
+ * One request and its reply over a fresh TCP or Unix socket, as the clamd and
+ * spamd clients make them: a connect deadline of its own, the caller's
+ * AbortSignal, the reply capped at a maximum, writes with backpressure, a
+ * message streamed with exactly its size, and a reply that arrived winning
+ * over the write error when the server answers early and closes. The caller
+ * brings the protocol (what to send, when a reply is complete, what it means)
+ * and turns each failure into its own error.
+ */
+export {
+  socketExchange,
+  connectSocket,
+  MessageLengthError,
+  type SocketExchange,
+  type SocketAddress,
+  type ExchangeMessage,
+  type ExchangeOutput,
+  type ExchangeFailure,
+  type ExchangeFailureReason,
+} from './util/exchange.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   startSmarthold,

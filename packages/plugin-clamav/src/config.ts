@@ -2,10 +2,11 @@
  * config.ts — the `[plugin.clamav]` section: schema and defaults.
  *
  * Validates the clamd servers (TCP `address` or Unix `socket`, asked in the
- * order listed), the deadlines, what happens to infected mail (`action`),
- * and the two keys every networked scanner shares with spamassassin and
- * rspamd (core's spam/config.ts): `max_size` and `on_failure`. It does not
- * connect to anything.
+ * order listed), the deadlines, what happens to infected mail (`action`) and
+ * to mail too large to scan (`on_oversize`), and the two keys every
+ * networked scanner shares with spamassassin and rspamd (core's
+ * spam/config.ts): `max_size` and `on_failure`. It does not connect to
+ * anything.
  */
 import { duration, hostPort, scanFailurePolicy, scanMaxSize, scanServerLabel } from '@smarthold/core';
 import { z } from 'zod';
@@ -28,6 +29,11 @@ const unixServer = z
   .strict()
   .transform((s) => ({ kind: 'unix' as const, path: s.socket }));
 
+/** What a message too large to scan may get (`on_oversize`), in the reference's order. */
+const OVERSIZE_POLICIES = ['pass', 'hold', 'tempfail', 'reject'] as const;
+/** The `on_oversize` values. */
+export type OversizePolicy = (typeof OVERSIZE_POLICIES)[number];
+
 export const configSchema = z
   .object({
     servers: z
@@ -49,8 +55,14 @@ export const configSchema = z
     ),
     down_time: duration('30s').describe('How long a server that failed is asked only after the others.'),
     max_size: scanMaxSize(DEFAULT_MAX_SIZE).describe(
-      "Messages larger than this (octets) are not sent to clamd: they pass unscanned, recorded as skipped and logged. Keep it at or below clamd's StreamMaxLength (25M in Debian's clamd.conf).",
+      "Messages larger than this (octets) are not sent to clamd: they are recorded as skipped, logged, and get on_oversize. Keep it at or below clamd's StreamMaxLength (25M in Debian's clamd.conf).",
     ),
+    on_oversize: z
+      .enum(OVERSIZE_POLICIES)
+      .default('pass')
+      .describe(
+        'What a message over max_size gets, unscanned: pass (delivered, default), hold (accepted into the hold queue, as action = "hold" does), tempfail (451 4.3.0: the client keeps it and retries, until max_size is raised or it gives up) or reject (552 5.3.4, too big for the virus scan: the client bounces it).',
+      ),
     on_failure: scanFailurePolicy('clamd').describe(
       'When no clamd answers in time (or answers an error): tempfail (451, default), pass (deliver unscanned, recorded and logged) or hold (keep in the hold queue).',
     ),

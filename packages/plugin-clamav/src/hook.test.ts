@@ -1,16 +1,19 @@
 /**
- * hook.test.ts — the data hook's verdicts for each scan outcome, with a stub scanner.
+ * hook.test.ts — the data hook's verdicts for each scan outcome and each
+ * on_oversize, with a stub scanner.
  */
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import {
+  createLogger,
   type Json,
   type MessageTransaction,
   type MessageVerdict,
   ScannerUnavailableError,
   silentLogger,
 } from '@smarthold/core';
+import type { OversizePolicy } from './config.js';
 import { createDataHook, replySafe } from './hook.js';
 import type { VirusScanner, VirusVerdict } from './scanner.js';
 
@@ -95,6 +98,49 @@ test('failed scan: 451 under tempfail, hold under hold, continue under pass', as
   assert.equal(h.v.kind, 'hold');
   const p = await run(failed, { action: 'reject', on_failure: 'pass' });
   assert.deepEqual(p.v, { kind: 'continue' });
+});
+
+test('over max_size: each on_oversize gives its verdict, recorded with the verdict and logged at info', async () => {
+  const skipped = (): VirusVerdict => ({ ...base, skipped: 'not scanned: 3 octets is over max_size 1' });
+  const expected: Record<OversizePolicy, MessageVerdict> = {
+    pass: { kind: 'continue' },
+    hold: { kind: 'hold', reason: 'clamav: not scanned: 3 octets is over max_size 1' },
+    tempfail: {
+      kind: 'tempfail',
+      code: 451,
+      enhanced: '4.3.0',
+      text: 'Message too big for the virus scan, try again later',
+    },
+    reject: {
+      kind: 'reject',
+      code: 552,
+      enhanced: '5.3.4',
+      text: 'Message too big for the virus scan (limit 1 octets)',
+    },
+  };
+  for (const [policy, want] of Object.entries(expected) as [OversizePolicy, MessageVerdict][]) {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({
+      level: 'info',
+      destination: { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) },
+    });
+    const { tx: t, results } = tx();
+    const config = { action: 'reject', on_failure: 'tempfail', on_oversize: policy, max_size: 1 } as const;
+    const v = await createDataHook({ scanner: stub(skipped), config, log })(t);
+    assert.deepEqual(v, want, policy);
+    const rec = results.get('verdict') as Record<string, Json>;
+    assert.equal(rec['on_oversize'], policy);
+    assert.match(rec['skipped'] as string, /over max_size 1/);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]?.['level'], 30, 'info, not a warning');
+    assert.deepEqual(
+      [lines[0]?.['queue_id'], lines[0]?.['size'], lines[0]?.['max_size'], lines[0]?.['on_oversize']],
+      ['Q1', 3, 1, policy],
+    );
+  }
+  // Without on_oversize (a caller of the exported hook from before it existed): pass.
+  const d = await run(skipped, { action: 'hold', on_failure: 'hold' });
+  assert.deepEqual(d.v, { kind: 'continue' });
 });
 
 test('a bug in the scanner is not a failing environment: it propagates', async () => {

@@ -7,7 +7,10 @@
  * Infected: `reject` answers 554 5.7.1 naming the signature (the upstream MTA
  * bounces), `hold` keeps the message in the hold queue for every recipient.
  * A failed scan: 451 under `on_failure = "tempfail"`, held under `hold`,
- * delivered and recorded under `pass`. It never changes the message.
+ * delivered and recorded under `pass`. A message over `max_size`, not
+ * scanned, gets `on_oversize`: delivered (`pass`), held like infected mail
+ * under `action = "hold"`, 451 4.3.0 or 552 5.3.4 (see oversizeVerdict).
+ * It never changes the message.
  */
 import {
   ScannerUnavailableError,
@@ -16,7 +19,7 @@ import {
   type MessageVerdict,
 } from '@smarthold/core';
 import type { Logger } from 'pino';
-import type { ClamavConfig } from './config.js';
+import type { ClamavConfig, OversizePolicy } from './config.js';
 import type { VirusScanner, VirusVerdict } from './scanner.js';
 
 /** A signature name as it may appear in an SMTP reply: printable ASCII, bounded (RFC 5321 4.5.3.1.5). */
@@ -42,8 +45,56 @@ export function verdictRecord(v: VirusVerdict): Record<string, string | number |
 /** What the hook works with. */
 export interface HookDeps {
   readonly scanner: VirusScanner;
-  readonly config: Pick<ClamavConfig, 'action' | 'on_failure'>;
+  /** `on_oversize` defaults to "pass", as in the schema; `max_size` only names the limit in the log. */
+  readonly config: Pick<ClamavConfig, 'action' | 'on_failure'> &
+    Partial<Pick<ClamavConfig, 'on_oversize' | 'max_size'>>;
   readonly log: Logger;
+}
+
+/**
+ * What a message too large to scan gets under `on_oversize`, and how the log
+ * says it. The codes are the ones a mail operator knows for size:
+ * - reject: 552 5.3.4, as for a message over `[smtp] max_message_size`
+ *   (RFC 1870 section 4 and RFC 5321 4.2.3: 552 for a message over a fixed size
+ *   limit; RFC 3463 X.3.4 "message too big for system", a permanent status);
+ *   the client bounces it to its sender, who can send it smaller.
+ * - tempfail: 451 4.3.0, the 451 of a scan that could not be made: RFC 3463
+ *   says X.3.4 is useful only as a permanent error, and 452 would claim a
+ *   full disk. The client keeps the message and retries until `max_size` is
+ *   raised or its queue lifetime runs out.
+ *
+ * @example
+ * oversizeVerdict('reject', 'not scanned: 30000000 octets is over max_size 26214400', 26214400)
+ * // { verdict: { kind: 'reject', code: 552, enhanced: '5.3.4', text: '...' }, outcome: '552' }
+ */
+export function oversizeVerdict(
+  policy: OversizePolicy,
+  skipped: string,
+  maxSize: number | undefined,
+): { verdict: MessageVerdict; outcome: string } {
+  const limit = maxSize === undefined ? '' : ` (limit ${maxSize} octets)`;
+  switch (policy) {
+    case 'hold':
+      return { verdict: verdict.hold(`clamav: ${skipped}`), outcome: 'held' };
+    case 'tempfail':
+      return {
+        verdict: verdict.tempfail('Message too big for the virus scan, try again later', {
+          code: 451,
+          enhanced: '4.3.0',
+        }),
+        outcome: '451',
+      };
+    case 'reject':
+      return {
+        verdict: verdict.reject(`Message too big for the virus scan${limit}`, {
+          code: 552,
+          enhanced: '5.3.4',
+        }),
+        outcome: '552',
+      };
+    case 'pass':
+      return { verdict: verdict.next(), outcome: 'passed unscanned' };
+  }
 }
 
 /**
@@ -71,6 +122,22 @@ export function createDataHook(d: HookDeps): (tx: MessageTransaction) => Promise
       );
       tx.results.set('verdict', { scanner: 'clamav', infected: false, viruses: [], failure: err.message });
       return verdict.tempfail('Virus scan not available, try again later', { code: 451, enhanced: '4.3.0' });
+    }
+    if (v.skipped !== undefined) {
+      const policy = d.config.on_oversize ?? 'pass';
+      tx.results.set('verdict', { ...verdictRecord(v), on_oversize: policy });
+      const { verdict: answer, outcome } = oversizeVerdict(policy, v.skipped, d.config.max_size);
+      d.log.info(
+        {
+          queue_id: tx.queueId,
+          from: tx.from,
+          size: tx.size,
+          max_size: d.config.max_size,
+          on_oversize: policy,
+        },
+        `message too large for clamd; on_oversize = ${policy}: ${outcome}`,
+      );
+      return answer;
     }
     tx.results.set('verdict', verdictRecord(v));
     if (v.infected) {

@@ -3,7 +3,8 @@
  *
  * Provides the `virus-scanner` service backed by clamd (INSTREAM over TCP or
  * a Unix socket, with failover), and, unless `action = "none"`, a data hook
- * that scans every message and rejects (554 5.7.1) or holds infected mail.
+ * that scans every message and rejects (554 5.7.1) or holds infected mail,
+ * and applies `on_oversize` to mail too large to scan.
  * It does not provide `spam-scanner`: see the README for why. It never
  * changes the message and adds no headers.
  */
@@ -19,6 +20,7 @@ export {
   type ClamavConfig,
   type ClamavConfigInput,
   type ClamdServer,
+  type OversizePolicy,
 } from './config.js';
 export {
   createClamavScanner,
@@ -27,7 +29,7 @@ export {
   type VirusScanner,
   type VirusVerdict,
 } from './scanner.js';
-export { createDataHook, replySafe, verdictRecord, type HookDeps } from './hook.js';
+export { createDataHook, oversizeVerdict, replySafe, verdictRecord, type HookDeps } from './hook.js';
 export { ClamdFarm, type FarmDeps, type ScanAnswer } from './farm.js';
 export { exchange, DEFAULT_CHUNK_SIZE, type ClamdRequest, type Connector } from './connection.js';
 export { ClamavError, CLAMAV_ERROR_CODES, type ClamavErrorCode } from './errors.js';

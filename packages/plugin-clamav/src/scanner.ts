@@ -4,7 +4,8 @@
  * `scan` streams the message to clamd with INSTREAM and returns a
  * {@link VirusVerdict}: infected or not, with clamd's signature names. A
  * message over `max_size` is not sent (verdict not infected, `skipped`
- * says why); a failed scan follows `on_failure` (throw
+ * says why; what it then gets is its caller's choice, the hook's
+ * `on_oversize`); a failed scan follows `on_failure` (throw
  * ScannerUnavailableError under tempfail, else a verdict whose `failure`
  * says why). It only reads the message: it never changes it, never sends
  * clamd anything but INSTREAM and PING, and decides nothing about the mail
@@ -81,13 +82,9 @@ export function createClamavScanner(config: ClamavConfig, deps: FarmDeps = {}): 
     async scan(message: ScanMessage, context?: ScanContext): Promise<VirusVerdict> {
       const started = now();
       const ids = context?.queueId === undefined ? {} : { queue_id: context.queueId };
+      // Not a failure: the verdict says so, and its caller decides (the hook: on_oversize) and logs.
       if (message.size > config.max_size) {
         const skipped = `not scanned: ${message.size} octets is over max_size ${config.max_size}`;
-        deps.warn?.('message too large for clamd; passed unscanned', {
-          ...ids,
-          size: message.size,
-          max_size: config.max_size,
-        });
         return { scanner: SCANNER_NAME, infected: false, viruses: [], skipped, durationMs: now() - started };
       }
       try {

@@ -1,16 +1,17 @@
 /**
  * connection.ts — one SPAMC exchange with one spamd over TCP or a Unix socket.
  *
- * Connects (with its own connect deadline), writes the request head, streams
- * the message from `openMessage()` with back-pressure and exactly
- * Content-length octets, reads the reply until spamd closes the connection
- * (or the announced Content-length has arrived) and parses it. It does not
- * choose servers or retry (farm.ts) and never buffers the message: only the
- * reply, capped at MAX_REPLY octets.
+ * Writes the request head, streams the message from `openMessage()` with
+ * exactly Content-length octets, half-closes, and parses the reply once
+ * spamd closes the connection (or the announced Content-length has
+ * arrived); core's socketExchange does the socket's part (connect deadline,
+ * abort, backpressure, the reply's cap at MAX_REPLY octets, a reply that
+ * arrived winning over the write error after spamd answered early). It does
+ * not choose servers or retry (farm.ts) and never buffers the message.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
-import { writeOrDrain } from '@smarthold/core';
+import { connectSocket, socketExchange } from '@smarthold/core';
 import type { SpamdServer } from './config.js';
 import {
   parseReply,
@@ -50,11 +51,6 @@ export interface ExchangeRequest {
 /** Opens a socket to a server; injectable so tests can count or refuse connections. */
 export type Connector = (server: SpamdServer) => net.Socket;
 
-export const defaultConnector: Connector = (server) =>
-  server.kind === 'tcp'
-    ? net.connect({ host: server.host, port: server.port })
-    : net.connect({ path: server.path });
-
 /**
  * Runs one request against one server. Rejects with {@link ExchangeError}
  * on connect failure (phase `connect`), on a reset, a short or long message
@@ -66,103 +62,25 @@ export function exchange(
   req: ExchangeRequest,
   opts: { connectTimeoutMs: number; signal: AbortSignal; connector?: Connector },
 ): Promise<SpamdReply> {
-  return new Promise<SpamdReply>((resolve, reject) => {
-    const socket = (opts.connector ?? defaultConnector)(server);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let connected = false;
-    let settled = false;
-    let body: Readable | undefined;
-
-    const finish = (err: Error | undefined, reply?: SpamdReply): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(connectTimer);
-      opts.signal.removeEventListener('abort', onAbort);
-      body?.destroy();
-      socket.destroy();
-      if (err) reject(err);
-      else if (reply) resolve(reply);
-    };
-    const fail = (message: string, cause?: unknown): void => {
-      finish(new ExchangeError(message, connected ? 'exchange' : 'connect', { cause }));
-    };
-    const onAbort = (): void => {
-      finish(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
-    };
-    if (opts.signal.aborted) {
-      onAbort();
-      return;
-    }
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    const connectTimer = setTimeout(() => {
-      if (!connected) fail(`connect timeout after ${opts.connectTimeoutMs} ms`);
-    }, opts.connectTimeoutMs);
-
-    const tryParse = (complete: boolean): void => {
-      const buf = Buffer.concat(chunks);
-      if (!complete && !replyComplete(buf)) return;
-      if (buf.length === 0) {
-        fail('spamd closed the connection without a reply');
-        return;
-      }
-      try {
-        finish(undefined, parseReply(buf, true));
-      } catch (err) {
-        fail(err instanceof Error ? err.message : String(err), err);
-      }
-    };
-
-    socket.setNoDelay(true);
-    socket.on('error', (err) => {
-      // spamd may answer an error and close before reading the whole body (EPIPE on our side).
-      if (received > 0) tryParse(true);
-      else fail(`${connected ? 'connection' : 'connect'} failed: ${err.message}`, err);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > MAX_REPLY) {
-        fail(`reply larger than ${MAX_REPLY} octets`);
-        return;
-      }
-      chunks.push(chunk);
-      tryParse(false);
-    });
-    socket.on('end', () => {
-      tryParse(true);
-    });
-    socket.on('close', () => {
-      tryParse(true);
-    });
-    socket.once('connect', () => {
-      connected = true;
-      clearTimeout(connectTimer);
-      void send().catch((err: unknown) => {
-        fail(`sending the message failed: ${err instanceof Error ? err.message : String(err)}`, err);
-      });
-    });
-
-    const write = (data: Buffer): Promise<void> => writeOrDrain(socket, data);
-
-    const send = async (): Promise<void> => {
-      await write(requestHead(req.method, req.headers));
-      if (req.message) {
-        // Content-length promised spamd exactly `size` octets; sending more or
-        // fewer would make it misread or wait, so check while streaming.
-        const expected = req.message.size;
-        let sent = 0;
-        body = req.message.openMessage();
-        for await (const chunk of body) {
-          if (settled) return;
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-          sent += buf.length;
-          if (sent > expected) throw new Error(`message stream longer than its size (${expected} octets)`);
-          await write(buf);
-        }
-        if (sent !== expected) throw new Error(`message stream gave ${sent} octets, size says ${expected}`);
-      }
+  return socketExchange<SpamdReply>({
+    connect: () => (opts.connector ?? connectSocket)(server),
+    connectTimeoutMs: opts.connectTimeoutMs,
+    signal: opts.signal,
+    maxReply: MAX_REPLY,
+    peer: 'spamd',
+    async send(out) {
+      await out.write(requestHead(req.method, req.headers));
+      // Content-length promised spamd exactly `size` octets; writeMessage refuses more or fewer.
+      if (req.message) await out.writeMessage(req.message);
       // Half-close: spamd reads to Content-length, and PING has no body at all.
-      if (!settled) socket.end();
-    };
+      out.end();
+    },
+    parse: (reply, ended) => (ended || replyComplete(reply) ? parseReply(reply, true) : undefined),
+    error: (f) =>
+      new ExchangeError(
+        f.reason === 'send' ? `sending the message failed: ${f.message}` : f.message,
+        f.reason === 'connect' ? 'connect' : 'exchange',
+        { cause: f.cause },
+      ),
   });
 }
