@@ -366,6 +366,8 @@ export class QuarantineService {
     address: string,
     prefs: { action?: SenderAction; renotifyDays?: number | null },
   ): Promise<SenderPrefs> {
+    // <> is nobody's address: it is never told, so a setting for it would only silently change holds.
+    if (key(address) === '') throw new QuarantineInputError('the null sender <> has no settings');
     if (prefs.renotifyDays !== undefined && prefs.renotifyDays !== null) {
       if (!Number.isInteger(prefs.renotifyDays) || prefs.renotifyDays < 0 || prefs.renotifyDays > 3650) {
         throw new QuarantineInputError('re-notify days must be a whole number from 0 to 3650');

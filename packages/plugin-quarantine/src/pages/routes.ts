@@ -15,7 +15,7 @@
  *                              or RFC 8058 one-click) stops it                (unsubscribe.ts)
  *   GET  /q/access             "email me a link"; POST sends it              (access.ts)
  *   GET  /q/admin[/...]        the admin page, only when it is turned on     (admin.ts,
- *                              admin-lookup.ts)
+ *                              admin-lookup.ts, admin-held.ts)
  *   GET  /q/static/style.css   the stylesheet
  * Anything else under /q/ is the neutral 404 page.
  *
@@ -30,6 +30,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { QuarantineService } from '../service.js';
 import { accessRoutes } from './access.js';
 import { type AdminOptions, adminRoutes } from './admin.js';
+import { adminHeldRoutes } from './admin-held.js';
 import { adminLookupRoutes } from './admin-lookup.js';
 import { parseMultipart } from './body.js';
 import { confirmRoutes } from './confirm.js';
@@ -118,7 +119,11 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
   confirmRoutes(scope, kit);
   unsubscribeRoutes(scope, kit);
   accessRoutes(scope, kit);
-  if (deps.admin) adminLookupRoutes(scope, kit, adminRoutes(scope, kit, deps.admin));
+  if (deps.admin) {
+    const admin = adminRoutes(scope, kit, deps.admin);
+    adminLookupRoutes(scope, kit, admin);
+    adminHeldRoutes(scope, kit, admin);
+  }
 }
 
 /**

@@ -9,13 +9,14 @@
  * its link from the 552 reply, fetch pages, read a form's CSRF field out of
  * the HTML (as a browser would send it back) and post forms. The plugin data
  * is in the local SQLite store unless the rig is started on PostgreSQL or
- * MySQL (a fresh database, dropped at stop). Not shipped (test-* files are left out of
- * the package).
+ * MySQL (a fresh database, dropped at stop). With `captureLog` the log lines are kept
+ * for the test to read. Not shipped (test-* files are left out of the package).
  */
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import {
   type CapturedMessage,
+  createLogger,
   definePlugin,
   type Reply,
   type SpamScanner,
@@ -103,6 +104,8 @@ export interface PagesRig {
   sunk(): CapturedMessage[];
   /** Waits until a sunk message matches (or fails after `ms`). */
   waitSunk(match: (m: CapturedMessage) => boolean, ms?: number): Promise<CapturedMessage>;
+  /** The log lines at info and above so far, parsed (only when started with `captureLog`). */
+  readonly logs: readonly Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -121,13 +124,26 @@ export function linkOf(reply: Reply): string {
  * `[http] public_url` (the rig is still reached at `base`).
  */
 export async function startPagesRig(
-  opts: { dialect?: Dialect; quarantine?: Record<string, unknown>; publicUrl?: string } = {},
+  opts: {
+    dialect?: Dialect;
+    quarantine?: Record<string, unknown>;
+    publicUrl?: string;
+    /** Keep the log lines at info and above in `logs` (instead of the usual silent log). */
+    captureLog?: boolean;
+  } = {},
 ): Promise<PagesRig> {
   const dns = fakeDns();
   const db = await databaseFor(opts.dialect ?? 'sqlite');
+  const logs: Record<string, unknown>[] = [];
+  const destination = {
+    write(line: string) {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  };
   let t: TestSmarthold;
   try {
     t = await startTestSmarthold({
+      ...(opts.captureLog ? { log: createLogger({ level: 'info', destination }) } : {}),
       plugins: [senderAuthPlugin({ resolver: dns.resolve }), fakeScannerPlugin, quarantine],
       config: {
         plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
@@ -165,6 +181,7 @@ export async function startPagesRig(
       return { url, token, queueId: info.subject };
     },
     sunk: () => [...sink.messages],
+    logs,
     async waitSunk(match, ms = 10_000) {
       const end = Date.now() + ms;
       for (;;) {
