@@ -378,11 +378,13 @@ export class QuarantineService {
 
   /**
    * Sets a recipient's action. Redirecting needs a confirmation from the new
-   * address: `redirect` with `to` sends the confirmation mail there and
-   * changes nothing else until it is confirmed ({@link confirmRedirect}),
-   * unless `confirmed` (an operator's own setting). `confirmationSent` names
-   * the new address even when it unsubscribed and nothing was sent, so that
-   * a page answers the same either way.
+   * address: `redirect` with `to` sends the confirmation mail there
+   * ({@link askConfirmation}) and changes nothing else until it is confirmed
+   * ({@link confirmRedirect}), unless `confirmed` (an operator's own
+   * setting). `confirmationSent` names the new address even when it
+   * unsubscribed and nothing was sent, so that a caller answers the same
+   * either way. (A page, which must also answer in the same time, calls
+   * {@link checkRedirect} and sends after answering instead.)
    */
   async setRecipientPrefs(
     address: string,
@@ -391,19 +393,41 @@ export class QuarantineService {
     if (prefs.action !== 'redirect') {
       return { prefs: await this.records.setRecipient(address, { action: prefs.action }, this.now()) };
     }
-    const to = key(prefs.to ?? '');
-    if (!isAddress(to)) throw new QuarantineInputError(`"${prefs.to ?? ''}" is not a mail address`);
-    if (to === key(address)) throw new QuarantineInputError('mail cannot be redirected to the same address');
-    if (await this.deps.isFiltered(to)) {
+    const to = await this.checkRedirect(address, prefs.to ?? '');
+    if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
+    await this.askConfirmation(address, to);
+    return { prefs: await this.records.recipient(address), confirmationSent: to };
+  }
+
+  /**
+   * Checks a new redirect target for a recipient: a mail address, not the
+   * recipient's own, not at a filtered receiver. Returns it lower-cased;
+   * throws {@link QuarantineInputError}. Reads nothing about the target's
+   * own records (whether it unsubscribed), so its answer and its time say
+   * nothing about them.
+   */
+  async checkRedirect(address: string, to: string): Promise<string> {
+    const target = key(to);
+    if (!isAddress(target)) throw new QuarantineInputError(`"${to}" is not a mail address`);
+    if (target === key(address)) {
+      throw new QuarantineInputError('mail cannot be redirected to the same address');
+    }
+    if (await this.deps.isFiltered(target)) {
       throw new QuarantineInputError(
-        `${to.split('@')[1] ?? to} has the same blacklisting policy; choose an address at another provider`,
+        `${target.split('@')[1] ?? target} has the same blacklisting policy; choose an address at another provider`,
       );
     }
-    if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
-    // The new address unsubscribed: nothing is sent, and the answer is the same (the page must not tell).
-    if (await this.notices.blocked('redirect-confirm', to)) {
-      return { prefs: await this.records.recipient(address), confirmationSent: to };
-    }
+    return target;
+  }
+
+  /**
+   * Mails the new address `to` (as {@link checkRedirect} returned it) a link
+   * that confirms the recipient's redirect there, unless it unsubscribed
+   * from page-requested mail ({@link PAGE_REQUESTED}; then nothing is sent
+   * and no link is made). Returns whether it was sent.
+   */
+  async askConfirmation(address: string, to: string): Promise<boolean> {
+    if (await this.notices.blocked('redirect-confirm', to)) return false;
     const token = await this.tokens.mint(
       'confirm',
       `${key(address)}\n${to}`,
@@ -415,7 +439,7 @@ export class QuarantineService {
       confirmUrl: this.url('confirm', token),
       tokenDays: this.config.expire.token_days,
     });
-    return { prefs: await this.records.recipient(address), confirmationSent: to };
+    return true;
   }
 
   /** Redirects asked for the address and not confirmed yet: the new address and when its link expires (newest first). */

@@ -58,6 +58,8 @@ export interface PagesDeps {
   readonly onClose?: (fn: () => Promise<void>) => void;
   /** Rate limits (default: {@link defaultLimits}); tests may pass their own. */
   readonly limits?: AccessLimits;
+  /** Runs what the pages do after answering (default: a new {@link Background}); tests may pass one that waits. */
+  readonly background?: Background;
   /** The admin page's users and settings; absent: no admin page (/q/admin is the 404 page). */
   readonly admin?: AdminOptions;
 }
@@ -104,7 +106,7 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
     view,
     forms: new FormSigner(deps.service.records.db, deps.service.records.dialect),
     limits: deps.limits ?? defaultLimits(),
-    background: new Background(),
+    background: deps.background ?? new Background(),
   };
   deps.onClose?.(() => kit.background.drain());
   scope.addHook('onClose', () => kit.background.drain());
