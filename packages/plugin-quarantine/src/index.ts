@@ -24,6 +24,7 @@ import { createDataHook } from './hook.js';
 import { runExpiry, runReminders } from './jobs.js';
 import { NoticeRenderer } from './notices/render.js';
 import type { AdminOptions } from './pages/admin.js';
+import type { Background } from './pages/kit.js';
 import { HtpasswdFile } from './pages/htpasswd.js';
 import { registerPages } from './pages/routes.js';
 import { QuarantineService } from './service.js';
@@ -38,6 +39,8 @@ declare module '@smarthold/core' {
 export interface QuarantinePluginOptions {
   /** [0, 100) for the random scan sample (default Math.random). */
   readonly dice?: () => number;
+  /** Runs what the pages do after answering, such as mail a visitor asked for (default: a new one). */
+  readonly background?: Background;
 }
 
 /** Name of the notices' From: when `notice.from` is empty. */
@@ -134,6 +137,7 @@ export function quarantinePlugin(
           siteName: cfg.notice.site_name || ctx.hostname,
           ...(cfg.notice.templates ? { templatesDir: path.resolve(cfg.notice.templates) } : {}),
           ...(admin ? { admin } : {}),
+          ...(opts.background ? { background: opts.background } : {}),
           onClose: (fn) => {
             ctx.onClose(fn);
           },

@@ -7,19 +7,21 @@
  * the queue (the bytes as received, delivered once: the queue only moves
  * recipients out of `hold`), except recipients who now redirect, who get a
  * copy at their confirmed address. Notices go through `submit` (ordinary
- * mail in the queue), queued by notices/send.ts; learning requests wait in
+ * mail in the queue), queued by notices/send.ts; redirects (their
+ * confirmation, the copies) are redirects.ts; learning requests wait in
  * learning.ts. The data-path decision is in hook.ts.
  */
-import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { Clock, MessageTransaction, PluginQueue, SubmitMessage } from '@smarthold/core';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { DAY, type QuarantineConfig } from './config.js';
 import type { Dialect, QuarantineDatabase } from './db.js';
-import { resolveRedirect } from './decide.js';
+import { isAddress, QuarantineInputError } from './input.js';
 import { type Learn, type LearnLabel, LearningQueue } from './learning.js';
 import type { NoticeData, NoticeKind, NoticeRenderer } from './notices/render.js';
 import { NoticeSender } from './notices/send.js';
+import { type RedirectRequest, Redirects } from './redirects.js';
 import {
   type HeldFilter,
   type HeldRow,
@@ -85,23 +87,7 @@ export interface ServiceDeps {
 }
 
 export { PAGE_REQUESTED } from './notices/send.js';
-
-/** Errors people can cause (bad input): the pages and the CLI show the message. */
-export class QuarantineInputError extends Error {
-  readonly code = 'SMARTHOLD_QUARANTINE_INPUT';
-  constructor(message: string) {
-    super(message);
-    this.name = 'QuarantineInputError';
-  }
-}
-
-const ADDRESS_RE =
-  /^[^\s@<>()",;:\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
-
-/** True for a plain mailbox address (local@domain, no display name). */
-export function isAddress(text: string): boolean {
-  return text.length <= 320 && ADDRESS_RE.test(text);
-}
+export { isAddress, QuarantineInputError } from './input.js';
 
 function toHeld(r: HeldRow): HeldMessage {
   return {
@@ -123,19 +109,13 @@ function toHeld(r: HeldRow): HeldMessage {
   };
 }
 
-/** Reads a stream to one buffer. */
-async function readAll(s: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export class QuarantineService {
   readonly records: Records;
   readonly tokens: Tokens;
   private readonly now: () => number;
   private readonly learning: LearningQueue;
   private readonly notices: NoticeSender;
+  private readonly redirects: Redirects;
 
   constructor(private readonly deps: ServiceDeps) {
     this.now = () => deps.clock.now();
@@ -151,6 +131,21 @@ export class QuarantineService {
       now: this.now,
       url: (kind, token, suffix) => this.url(kind, token, suffix),
       link: (kind, subject) => this.link(kind, subject),
+    });
+    this.redirects = new Redirects({
+      config: deps.config,
+      records: this.records,
+      tokens: this.tokens,
+      queue: deps.queue,
+      submit: deps.submit,
+      notices: this.notices,
+      log: deps.log,
+      now: this.now,
+      isFiltered: deps.isFiltered,
+      url: (kind, token) => this.url(kind, token),
+      link: (kind, subject) => this.link(kind, subject),
+      raw: (queueId) => this.raw(queueId),
+      finishIfDone: (queueId) => this.finishIfDone(queueId),
     });
     this.learning = new LearningQueue({
       dir: deps.learnDir,
@@ -216,7 +211,7 @@ export class QuarantineService {
 
   /** The whole held message as received. */
   async raw(queueId: string): Promise<Buffer> {
-    return readAll(this.deps.queue.open(queueId));
+    return buffer(this.deps.queue.open(queueId));
   }
 
   // --- acting on held mail ----------------------------------------------------------
@@ -300,56 +295,23 @@ export class QuarantineService {
   }
 
   /** Queues a copy of a held message for a redirect target, with the trace header. */
-  async redirectCopy(queueId: string, original: string, target: string): Promise<boolean> {
-    let body: Buffer;
-    try {
-      body = await this.raw(queueId);
-    } catch (err) {
-      this.deps.log.warn({ queue_id: queueId, err }, 'held message body unreadable; not redirected');
-      return false;
-    }
-    const queued = await this.deps.queue.get(queueId);
-    await this.submitCopy(queued?.sender ?? '', original, target, body);
-    await this.records.addEvents([
-      {
-        at: this.now(),
-        queue_id: queueId,
-        sender: key(queued?.sender ?? ''),
-        recipient: key(original),
-        ip: '',
-        outcome: `redirected to ${target}`,
-      },
-    ]);
-    return true;
+  redirectCopy(queueId: string, original: string, target: string): Promise<boolean> {
+    return this.redirects.copyHeld(queueId, original, target);
   }
 
   /** Queues the redirected copy of a message being received (at DATA). */
-  async submitRedirect(tx: MessageTransaction, original: string, target: string): Promise<string> {
-    return this.submitCopy(tx.from, original, target, await readAll(tx.openMessage()));
-  }
-
-  /** Queues a copy for a redirect target, under a trace header naming the original recipient. */
-  private submitCopy(from: string, original: string, target: string, body: Buffer): Promise<string> {
-    const trace = `${this.config.trace_header}: <${original.replace(/[\r\n<>]/g, '')}>\r\n`;
-    return this.deps.submit({ from, to: [target], raw: Buffer.concat([Buffer.from(trace), body]) });
+  submitRedirect(tx: MessageTransaction, original: string, target: string): Promise<string> {
+    return this.redirects.copyArriving(tx, original, target);
   }
 
   /** The end of an address's confirmed redirect chain, or undefined. */
-  async redirectTarget(address: string): Promise<string | undefined> {
-    const r = await this.redirectChain(address);
-    return 'to' in r ? r.to : undefined;
+  redirectTarget(address: string): Promise<string | undefined> {
+    return this.redirects.target(address);
   }
 
   /** Follows an address's confirmed redirects (bounded, loops detected). */
   redirectChain(address: string): Promise<{ to: string } | { problem: string }> {
-    return resolveRedirect(
-      address,
-      async (a) => {
-        const q = await this.records.recipient(a);
-        return q.action === 'redirect' && q.redirectTo ? q.redirectTo : undefined;
-      },
-      this.config.redirect_max_hops,
-    );
+    return this.redirects.chain(address);
   }
 
   // --- preferences ---------------------------------------------------------------------
@@ -366,6 +328,8 @@ export class QuarantineService {
     address: string,
     prefs: { action?: SenderAction; renotifyDays?: number | null },
   ): Promise<SenderPrefs> {
+    // <> is nobody's address: it is never told, so a setting for it would only silently change holds.
+    if (key(address) === '') throw new QuarantineInputError('the null sender <> has no settings');
     if (prefs.renotifyDays !== undefined && prefs.renotifyDays !== null) {
       if (!Number.isInteger(prefs.renotifyDays) || prefs.renotifyDays < 0 || prefs.renotifyDays > 3650) {
         throw new QuarantineInputError('re-notify days must be a whole number from 0 to 3650');
@@ -376,11 +340,13 @@ export class QuarantineService {
 
   /**
    * Sets a recipient's action. Redirecting needs a confirmation from the new
-   * address: `redirect` with `to` sends the confirmation mail there and
-   * changes nothing else until it is confirmed ({@link confirmRedirect}),
-   * unless `confirmed` (an operator's own setting). `confirmationSent` names
-   * the new address even when it unsubscribed and nothing was sent, so that
-   * a page answers the same either way.
+   * address: `redirect` with `to` sends the confirmation mail there
+   * ({@link askConfirmation}) and changes nothing else until it is confirmed
+   * ({@link confirmRedirect}), unless `confirmed` (an operator's own
+   * setting). `confirmationSent` names the new address even when it
+   * unsubscribed and nothing was sent, so that a caller answers the same
+   * either way. (A page, which must also answer in the same time, calls
+   * {@link checkRedirect} and sends after answering instead.)
    */
   async setRecipientPrefs(
     address: string,
@@ -389,85 +355,46 @@ export class QuarantineService {
     if (prefs.action !== 'redirect') {
       return { prefs: await this.records.setRecipient(address, { action: prefs.action }, this.now()) };
     }
-    const to = key(prefs.to ?? '');
-    if (!isAddress(to)) throw new QuarantineInputError(`"${prefs.to ?? ''}" is not a mail address`);
-    if (to === key(address)) throw new QuarantineInputError('mail cannot be redirected to the same address');
-    if (await this.deps.isFiltered(to)) {
-      throw new QuarantineInputError(
-        `${to.split('@')[1] ?? to} has the same blacklisting policy; choose an address at another provider`,
-      );
-    }
-    if (prefs.confirmed) return { prefs: await this.applyRedirect(address, to) };
-    // The new address unsubscribed: nothing is sent, and the answer is the same (the page must not tell).
-    if (await this.notices.blocked('redirect-confirm', to)) {
-      return { prefs: await this.records.recipient(address), confirmationSent: to };
-    }
-    const token = await this.tokens.mint(
-      'confirm',
-      `${key(address)}\n${to}`,
-      this.config.expire.token_days * DAY,
-    );
-    await this.notice('redirect-confirm', to, {
-      recipient: key(address),
-      newAddress: to,
-      confirmUrl: this.url('confirm', token),
-      tokenDays: this.config.expire.token_days,
-    });
+    const to = await this.redirects.check(address, prefs.to ?? '');
+    if (prefs.confirmed) return { prefs: await this.redirects.apply(address, to) };
+    await this.redirects.askConfirmation(address, to);
     return { prefs: await this.records.recipient(address), confirmationSent: to };
   }
 
+  /**
+   * Checks a new redirect target for a recipient: a mail address, not the
+   * recipient's own, not at a filtered receiver. Returns it lower-cased;
+   * throws {@link QuarantineInputError}. Reads nothing about the target's
+   * own records (whether it unsubscribed), so its answer and its time say
+   * nothing about them.
+   */
+  checkRedirect(address: string, to: string): Promise<string> {
+    return this.redirects.check(address, to);
+  }
+
+  /**
+   * Mails the new address `to` (as {@link checkRedirect} returned it) a link
+   * that confirms the recipient's redirect there, unless it unsubscribed
+   * from page-requested mail ({@link PAGE_REQUESTED}; then nothing is sent
+   * and no link is made). Returns whether it was sent.
+   */
+  askConfirmation(address: string, to: string): Promise<boolean> {
+    return this.redirects.askConfirmation(address, to);
+  }
+
   /** Redirects asked for the address and not confirmed yet: the new address and when its link expires (newest first). */
-  async pendingRedirects(address: string): Promise<{ to: string; expiresAt: number }[]> {
-    const prefix = `${key(address)}\n`;
-    return (await this.tokens.live('confirm', prefix, 10)).map((t) => ({
-      to: t.subject.slice(prefix.length),
-      expiresAt: t.expiresAt,
-    }));
+  pendingRedirects(address: string): Promise<{ to: string; expiresAt: number }[]> {
+    return this.redirects.pending(address);
   }
 
   /** What a confirm token asks: the recipient and the new address, or undefined. */
-  async confirmation(token: string): Promise<{ recipient: string; to: string } | undefined> {
-    const t = await this.tokens.check(token, 'confirm');
-    if (!t) return undefined;
-    const [recipient = '', to = ''] = t.subject.split('\n');
-    return { recipient, to };
+  confirmation(token: string): Promise<RedirectRequest | undefined> {
+    return this.redirects.confirmation(token);
   }
 
   /** Confirms a redirect (the POST of the confirmation page). Returns what was confirmed. */
-  async confirmRedirect(token: string): Promise<{ recipient: string; to: string } | undefined> {
-    const c = await this.confirmation(token);
-    if (!c) return undefined;
-    await this.tokens.revoke('confirm', `${c.recipient}\n${c.to}`);
-    if (await this.deps.isFiltered(c.to)) throw new QuarantineInputError(`${c.to} is at a filtered domain`);
-    await this.applyRedirect(c.recipient, c.to);
-    return c;
-  }
-
-  /** Turns a redirect on, sends the held mail there and tells the recipient. */
-  private async applyRedirect(address: string, to: string): Promise<RecipientPrefs> {
-    const prefs = await this.records.setRecipient(
-      address,
-      { action: 'redirect', redirectTo: to },
-      this.now(),
-    );
-    let sent = 0;
-    const target = await this.redirectTarget(address);
-    const held =
-      target === undefined ? [] : await this.records.listHeld({ recipient: address, limit: 10_000 });
-    for (const h of held) {
-      if (target !== undefined && (await this.redirectCopy(h.queue_id, address, target))) {
-        await this.deps.queue.discard(h.queue_id, [address]);
-        sent++;
-        await this.finishIfDone(h.queue_id);
-      }
-    }
-    await this.notice('redirect-active', address, {
-      recipient: key(address),
-      newAddress: to,
-      pageUrl: await this.link('recipient', address),
-    });
-    this.deps.log.info({ recipient: key(address), to, held_sent: sent }, 'redirect confirmed');
-    return prefs;
+  confirmRedirect(token: string): Promise<RedirectRequest | undefined> {
+    return this.redirects.confirm(token);
   }
 
   /** Marks a held record finished when the queue holds nothing more of it. */

@@ -94,6 +94,11 @@ for (const dialect of DIALECTS) {
       const res = await s.setRecipientPrefs('uns2-r@aol.com', { action: 'redirect', to: address });
       assert.equal(res.confirmationSent, address, 'the caller is told what it would be told');
       assert.equal(res.prefs.action, 'hold');
+      assert.equal(
+        await s.askConfirmation('uns2-r@aol.com', address),
+        false,
+        'what a page calls after answering',
+      );
       assert.equal(await noticesTo(address), before, 'nothing queued for the address');
       assert.equal(
         await s.tokens.revoke('confirm', `uns2-r@aol.com\n${address}`),

@@ -8,8 +8,11 @@
  * address first, at most RESULTS of each (the page says when there are more).
  * GET /q/admin/sender?a=ADDRESS and /q/admin/recipient?a=ADDRESS show one
  * address: its settings, the counters and dates of its record, and its mail
- * in the quarantine (every state the records still hold, newest first). An
- * address without a record shows the defaults. POST to the same paths saves
+ * in the quarantine (every state the records still hold, newest first), with
+ * the forms that release or delete it (admin-held.ts). An address without a
+ * record shows the defaults. The null sender is looked up as `<>` (search
+ * for it, or a=<>): its held mail is shown, but it has no settings (nobody
+ * can be told, so it is never bounced to). POST to the same paths saves
  * settings through QuarantineService, as the sender's and recipient's own
  * pages and the CLI do; an admin's redirect is an operator's (like `smarthold
  * quarantine prefs --set recipient.redirect=`): it takes effect at once, with
@@ -26,7 +29,19 @@ import {
   type SenderAction,
 } from '../records.js';
 import { QuarantineInputError } from '../service.js';
-import { type AdminKit, adminPath, formToken, requireSession } from './admin.js';
+import {
+  type AdminKit,
+  addressParam,
+  barOf,
+  formToken,
+  HELD_FORM,
+  type Kind,
+  MAX_TEXT,
+  NULL_SENDER,
+  requireSession,
+  seeDone,
+  shown,
+} from './admin.js';
 import { field } from './body.js';
 import { doneOf, errorPage, formOk, type PageKit } from './kit.js';
 import { renotifyOf } from './sender.js';
@@ -36,22 +51,18 @@ import type { AdminSession } from './session.js';
 const RESULTS = 50;
 /** Messages listed on an address's page (the count says when there are more). */
 const LISTED = 100;
-/** Longest search text and address accepted (RFC 5321 §4.5.3.1 caps a path at 256 octets; 320 is the usual bound). */
-const MAX_TEXT = 320;
-const DONE = ['saved'];
-
-type Kind = 'sender' | 'recipient';
+const DONE = ['saved', 'released', 'deleted', 'nothing'];
 type Scope = 'both' | 'senders' | 'recipients';
 
-/** What every admin page shows in its bar: who is signed in, and the sign-out form's field. */
-async function barOf(kit: PageKit, s: AdminSession) {
-  return { user: s.user, csrf: await kit.forms.sign(formToken(s), 'logout') };
-}
-
-/** The `a` parameter (query or form): a trimmed, lower-cased address, or undefined when missing or too long. */
-function addressParam(req: FastifyRequest): string | undefined {
-  const a = key(field(req.method === 'POST' ? req.body : req.query, 'a') ?? '');
-  return a === '' || a.length > MAX_TEXT ? undefined : a;
+/** The null sender's row in the search: it has no record, so its counts come from its mail. */
+async function nullSenderRow(kit: PageKit) {
+  const [newest] = await kit.service.list({ sender: '', state: 'any', limit: 1 });
+  return {
+    address: NULL_SENDER,
+    action: 'none: never told (null sender)',
+    spamCount: await kit.service.count({ sender: '', state: 'any' }),
+    lastSeen: newest?.createdAt ?? '',
+  };
 }
 
 /** The exact row first (when there is one), then the other matches, at most RESULTS; `more` when some were left out. */
@@ -77,12 +88,15 @@ async function search(kit: PageKit, admin: AdminKit, req: FastifyRequest, reply:
     if (scope !== 'recipients') {
       const found = await records.findSenders(q, RESULTS + 1);
       const r = exactFirst(await records.senderRow(q), found);
-      data['senders'] = r.rows.map((row) => ({
-        address: row.address,
-        action: row.action,
-        spamCount: row.spam_count,
-        lastSeen: row.last_seen,
-      }));
+      data['senders'] = [
+        ...(q === NULL_SENDER ? [await nullSenderRow(kit)] : []),
+        ...r.rows.map((row) => ({
+          address: row.address,
+          action: row.action,
+          spamCount: row.spam_count,
+          lastSeen: row.last_seen,
+        })),
+      ];
       data['sendersMore'] = r.more;
     }
     if (scope !== 'senders') {
@@ -119,7 +133,9 @@ async function showSender(
     {
       admin: await barOf(kit, s),
       csrf: await kit.forms.sign(formToken(s), 'sender'),
-      address,
+      heldCsrf: await kit.forms.sign(formToken(s), HELD_FORM),
+      address: shown(address),
+      nullSender: address === '',
       known: row !== undefined,
       action: row?.action ?? 'quarantine',
       renotifyDays: row?.renotify_days ?? '',
@@ -165,6 +181,7 @@ async function showRecipient(
     {
       admin: await barOf(kit, s),
       csrf: await kit.forms.sign(formToken(s), 'recipient'),
+      heldCsrf: await kit.forms.sign(formToken(s), HELD_FORM),
       address,
       known: row !== undefined,
       action: row?.action ?? 'hold',
@@ -178,7 +195,7 @@ async function showRecipient(
       held: held.map((h) => ({
         id: h.queueId,
         date: h.createdAt,
-        sender: h.sender || '<>',
+        sender: shown(h.sender),
         subject: h.subject,
         state: h.state,
         stateAt: h.stateAt,
@@ -189,12 +206,6 @@ async function showRecipient(
     },
     status,
   );
-}
-
-/** Post/Redirect/Get back to the address's page, saying it was saved. */
-function seeSaved(req: FastifyRequest, reply: FastifyReply, kind: Kind, address: string) {
-  const q = new URLSearchParams({ a: address, done: 'saved' });
-  return reply.redirect(`${adminPath(req, `/${kind}`)}?${q.toString()}`, 303);
 }
 
 async function saveSender(
@@ -220,7 +231,7 @@ async function saveSender(
     if (err instanceof QuarantineInputError) return showSender(kit, req, reply, s, address, 400, err.message);
     throw err;
   }
-  return seeSaved(req, reply, 'sender', address);
+  return seeDone(req, reply, 'sender', address, 'saved');
 }
 
 async function saveRecipient(
@@ -251,7 +262,7 @@ async function saveRecipient(
     }
     throw err;
   }
-  return seeSaved(req, reply, 'recipient', address);
+  return seeDone(req, reply, 'recipient', address, 'saved');
 }
 
 /** GET shows an address's page; POST saves its settings (CSRF field of the session's form). */
@@ -261,7 +272,7 @@ function addressRoutes(app: FastifyInstance, kit: PageKit, admin: AdminKit, kind
   app.get(`/admin/${kind}`, async (req, reply) => {
     const s = await requireSession(kit, admin, req, reply);
     if (s === undefined) return reply;
-    const address = addressParam(req);
+    const address = addressParam(req, kind);
     if (address === undefined) return errorPage(kit, reply, 400, 'bad-request');
     return show(kit, req, reply, s, address);
   });
@@ -269,7 +280,7 @@ function addressRoutes(app: FastifyInstance, kit: PageKit, admin: AdminKit, kind
     const s = await requireSession(kit, admin, req, reply);
     if (s === undefined) return reply;
     if (!(await formOk(kit, req, formToken(s), kind))) return errorPage(kit, reply, 403, 'csrf');
-    const address = addressParam(req);
+    const address = addressParam(req, kind);
     if (address === undefined) return errorPage(kit, reply, 400, 'bad-request');
     return save(kit, admin, req, reply, s, address);
   });

@@ -4,7 +4,11 @@
  * cookie and its attributes, every page needing a live session, signing out
  * ending the session on the server, look-up (exact, substring, bounded,
  * LIKE wildcards taken literally), what an address's page shows, changing
- * settings (CSRF per session; errors; an operator's redirect); on SQLite
+ * settings (CSRF per session; errors; an operator's redirect); releasing
+ * and deleting held mail, one message or all of an address after a
+ * confirmation that checks the count again (POST only, the session's field
+ * of that form, an audit line with the admin's name); the null sender <>
+ * looked up as a sender; on SQLite
  * also the htpasswd file changing under a running instance, the sign-in
  * limit per IP and the Secure cookie when the public URL is https; the
  * page off (404) by default; a file with an MD5 entry refused at start.
@@ -21,6 +25,7 @@ import { AdminSessions, SESSION_COOKIE } from './session.js';
 import {
   assertSecurityHeaders,
   csrfOf,
+  FILTERED,
   get,
   mail,
   type PagesRig,
@@ -87,7 +92,11 @@ for (const dialect of DIALECTS) {
         file,
         `# admins\n${htpasswdLine('admin', 'secret one')}\n${htpasswdLine('ops', 'secret two')}\n`,
       );
-      rig = await startPagesRig({ dialect, quarantine: { admin: { htpasswd: file, login_attempts: 100 } } });
+      rig = await startPagesRig({
+        dialect,
+        quarantine: { admin: { htpasswd: file, login_attempts: 100 } },
+        captureLog: true,
+      });
     });
     after(async () => {
       await rig?.stop();
@@ -351,6 +360,210 @@ for (const dialect of DIALECTS) {
         /held, recipient told now and then \(hold\)/,
         'nothing changes before the confirmation',
       );
+    });
+
+    test('held mail: release or delete one message, by POST with the session’s field of that form only, logged', async (t) => {
+      if (skip) {
+        t.skip(skip);
+        return;
+      }
+      const sender = 'held1@example.net';
+      const one = await r().hold(sender, [RECIPIENT], mail({ from: sender, subject: 'Held one' }));
+      const two = await r().hold(sender, [RECIPIENT], mail({ from: sender, subject: 'Held two' }));
+      const else_ = 'else1@example.net';
+      const other = await r().hold(else_, [RECIPIENT], mail({ from: else_, subject: 'Held elsewhere' }));
+      const c = await mustSignIn(r());
+      const o = await mustSignIn(r(), 'ops', 'secret two');
+      const pageUrl = adminUrl(r(), '/sender', { a: sender });
+      const page = await get(pageUrl, c.headers);
+      assert.match(page.html, /Release all 2 held…/);
+      const csrf = csrfOf(page.html, one.queueId);
+      const heldUrl = adminUrl(r(), '/sender/held');
+      const form = { a: sender, id: one.queueId, action: 'release' };
+      const refused: [string, Record<string, string>, Record<string, string>][] = [
+        ['no field', form, c.headers],
+        [
+          'a field from another session',
+          { ...form, csrf: csrfOf((await get(pageUrl, o.headers)).html, one.queueId) },
+          c.headers,
+        ],
+        ['the settings form’s field', { ...form, csrf: csrfOf(page.html, 'quarantine') }, c.headers],
+        ['no session', { ...form, csrf }, {}],
+      ];
+      for (const [why, f, headers] of refused) {
+        assert.equal((await post(heldUrl, f, { headers })).status, 403, why);
+      }
+      const byGet = await get(`${heldUrl}?${new URLSearchParams({ ...form, csrf }).toString()}`, c.headers);
+      assert.equal(byGet.status, 404, 'no GET acts');
+      assert.equal((await r().service.get(one.queueId))?.state, 'held');
+
+      const ok = await post(heldUrl, { ...form, csrf }, { headers: c.headers });
+      assert.equal(ok.status, 303);
+      const back = resolve(heldUrl, ok.location);
+      assert.equal(back, adminUrl(r(), '/sender', { a: sender, done: 'released', n: '1' }));
+      await r().waitSunk(
+        (m) => m.to.includes(RECIPIENT) && m.raw.toString('latin1').includes('Subject: Held one'),
+      );
+      assert.equal((await r().service.get(one.queueId))?.state, 'released');
+      assert.match((await get(back, c.headers)).html, /Released 1 message: it is on the way/);
+
+      const del = { a: sender, id: two.queueId, action: 'delete', csrf };
+      const deleted = await post(heldUrl, del, { headers: c.headers });
+      assert.equal(
+        resolve(heldUrl, deleted.location),
+        adminUrl(r(), '/sender', { a: sender, done: 'deleted', n: '1' }),
+      );
+      assert.equal((await r().service.get(two.queueId))?.state, 'discarded');
+      const again = await post(heldUrl, del, { headers: c.headers });
+      assert.equal(
+        resolve(heldUrl, again.location),
+        adminUrl(r(), '/sender', { a: sender, done: 'nothing' }),
+      );
+      // A message of another sender, posted from this sender's page: nothing is done.
+      const wrong = await post(heldUrl, { ...del, id: other.queueId }, { headers: c.headers });
+      assert.equal(
+        resolve(heldUrl, wrong.location),
+        adminUrl(r(), '/sender', { a: sender, done: 'nothing' }),
+      );
+      assert.equal((await r().service.get(other.queueId))?.state, 'held');
+      for (const bad of [{ action: 'frobnicate' }, { id: 'not-a-queue-id' }]) {
+        assert.equal((await post(heldUrl, { ...del, ...bad }, { headers: c.headers })).status, 400);
+      }
+
+      const audit = (id: string) =>
+        r().logs.filter((l) => l['queue_id'] === id && typeof l['admin'] === 'string');
+      assert.deepEqual(
+        audit(one.queueId).map((l) => [l['admin'], l['action'], l['sender'], l['msg']]),
+        [['admin', 'release', sender, 'admin released held message']],
+      );
+      assert.deepEqual(
+        audit(two.queueId).map((l) => [l['admin'], l['action'], l['sender'], l['msg']]),
+        [['admin', 'delete', sender, 'admin deleted held message']],
+      );
+      assert.deepEqual(audit(other.queueId), []);
+    });
+
+    test('held mail: all of an address, after a confirmation that shows the count and checks it again', async (t) => {
+      if (skip) {
+        t.skip(skip);
+        return;
+      }
+      const who = 'hank@example.org';
+      const from = 'hal2@example.net';
+      for (let i = 1; i <= 3; i++)
+        await r().hold(from, [who], mail({ from, subject: `For Hank ${String(i)}` }));
+      const c = await mustSignIn(r());
+      const page = await get(adminUrl(r(), '/recipient', { a: who }), c.headers);
+      assert.match(page.html, /Delete all 3 held…/);
+      assert.match(page.html, /<form method="get" action="\.\.\/admin\/recipient\/all"/);
+
+      const confirmUrl = adminUrl(r(), '/recipient/all', { a: who, do: 'delete' });
+      const shown = await get(confirmUrl, c.headers);
+      assert.equal(shown.status, 200);
+      assertSecurityHeaders(shown);
+      assert.match(shown.html, /<h1>Delete all mail held for hank@example\.org\?<\/h1>/);
+      assert.match(shown.html, /<p id="count">3 messages are held for hank@example\.org now\.<\/p>/);
+      assert.equal(await r().service.count({ recipient: who }), 3, 'showing it changes nothing');
+      const csrf = csrfOf(shown.html, 'delete');
+
+      // One more arrives before the click: nothing is done, the new number is shown.
+      await r().hold(from, [who], mail({ from, subject: 'For Hank 4' }));
+      const allUrl = adminUrl(r(), '/recipient/all');
+      const stale = await post(allUrl, { a: who, do: 'delete', n: '3', csrf }, { headers: c.headers });
+      assert.equal(stale.status, 409);
+      assert.match(
+        stale.html,
+        /Nothing was done: the number of messages held for hank@example\.org changed from 3 to 4/,
+      );
+      assert.equal(await r().service.count({ recipient: who }), 4);
+
+      const form = { a: who, do: 'delete', n: '4' };
+      const heldCsrf = csrfOf(page.html, 'release');
+      assert.equal((await post(allUrl, form, { headers: c.headers })).status, 403, 'no field');
+      assert.equal(
+        (await post(allUrl, { ...form, csrf: heldCsrf }, { headers: c.headers })).status,
+        403,
+        'the one-message form’s field',
+      );
+      const done = await post(
+        allUrl,
+        { ...form, csrf: csrfOf(stale.html, 'delete') },
+        { headers: c.headers },
+      );
+      assert.equal(done.status, 303);
+      const back = resolve(allUrl, done.location);
+      assert.equal(back, adminUrl(r(), '/recipient', { a: who, done: 'deleted', n: '4' }));
+      assert.equal(await r().service.count({ recipient: who }), 0);
+      assert.equal(await r().service.count({ recipient: who, state: 'discarded' }), 4);
+      assert.match((await get(back, c.headers)).html, /Deleted 4 messages\./);
+      const lines = r().logs.filter((l) => l['admin'] === 'admin' && l['recipient'] === who);
+      assert.equal(lines.filter((l) => l['msg'] === 'admin deleted held message').length, 4);
+      assert.deepEqual(
+        lines.filter((l) => l['action'] === 'delete-all').map((l) => l['messages']),
+        [4],
+      );
+
+      // Nothing left: the confirmation says so and offers no button.
+      const empty = await get(confirmUrl, c.headers);
+      assert.match(empty.html, /No mail is held for hank@example\.org now\./);
+      assert.doesNotMatch(empty.html, /method="post" action="all"/);
+      assert.equal((await get(adminUrl(r(), '/recipient/all', { a: who, do: 'x' }), c.headers)).status, 400);
+    });
+
+    test('the null sender <>: found by the search, its held mail shown and released; it has no settings', async (t) => {
+      if (skip) {
+        t.skip(skip);
+        return;
+      }
+      const raw = mail({ from: 'MAILER-DAEMON@example.net', subject: 'Bounce held' });
+      assert.equal((await r().t.send('', [FILTERED], raw)).code, 250, 'never bounced to <>: held silently');
+      const [held] = (await r().service.list({ sender: '', limit: 100 })).filter(
+        (h) => h.subject === 'Bounce held',
+      );
+      assert.ok(held);
+      const c = await mustSignIn(r());
+      const found = await get(adminUrl(r(), '', { q: '<>', in: 'senders' }), c.headers);
+      assert.equal(rowsOf(found.html, 'senders')[0], '&lt;&gt;');
+      assert.match(found.html, /href="admin\/sender\?a=%3C%3E"/);
+
+      const url = adminUrl(r(), '/sender', { a: '<>' });
+      const page = await get(url, c.headers);
+      assert.equal(page.status, 200);
+      assert.match(page.html, /<h1>Sender &lt;&gt;<\/h1>/);
+      assert.match(page.html, /Bounce held/);
+      assert.match(page.html, /is the null sender/);
+      assert.doesNotMatch(page.html, /name="sender-action"/, 'no settings form');
+      const settings = await post(
+        adminUrl(r(), '/sender'),
+        {
+          a: '<>',
+          'sender-action': 'discard',
+          renotify: '',
+          csrf: csrfOf(
+            (await get(adminUrl(r(), '/sender', { a: 'x@example.net' }), c.headers)).html,
+            'quarantine',
+          ),
+        },
+        { headers: c.headers },
+      );
+      assert.equal(settings.status, 400);
+      assert.match(settings.html, /the null sender &lt;&gt; has no settings/);
+      assert.equal(await r().service.records.senderRow(''), undefined);
+
+      const release = await post(
+        adminUrl(r(), '/sender/held'),
+        { a: '<>', id: held.queueId, action: 'release', csrf: csrfOf(page.html, held.queueId) },
+        { headers: c.headers },
+      );
+      assert.equal(
+        resolve(adminUrl(r(), '/sender/held'), release.location),
+        adminUrl(r(), '/sender', { a: '<>', done: 'released', n: '1' }),
+      );
+      await r().waitSunk(
+        (m) => m.to.includes(FILTERED) && m.raw.toString('latin1').includes('Subject: Bounce held'),
+      );
+      assert.equal((await r().service.get(held.queueId))?.state, 'released');
+      assert.equal((await get(adminUrl(r(), '/recipient', { a: '<>' }), c.headers)).status, 400);
     });
 
     test('sign-out ends the session on the server: the copied cookie stops working', async (t) => {

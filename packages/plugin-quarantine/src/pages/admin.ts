@@ -10,6 +10,8 @@
  *   POST /q/admin/logout       ends the session, removes the cookie
  *   GET  /q/admin, /q/admin/sender, /q/admin/recipient and their POSTs: the
  *                              look-up pages (admin-lookup.ts)
+ *   POST /q/admin/{sender,recipient}/held, GET and POST .../all: releasing
+ *                              and deleting held mail (admin-held.ts)
  *
  * Sign-in attempts are limited per client IP (limiter.ts) before bcrypt runs,
  * and a wrong password and an unknown user get the same answer in the same
@@ -19,10 +21,13 @@
  * form's CSRF field: the sign-in form's is signed for the empty token (like
  * /q/access), the others for the session, so a field from one session is
  * useless in another. Sign-ins, failures and changes are logged with the
- * user's name.
+ * user's name. Also what the admin's route modules share: the session's
+ * form names, the `a` parameter (where `<>` is the null sender) and the
+ * Post/Redirect/Get back to an address's page.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { key } from '../records.js';
 import { field } from './body.js';
 import type { HtpasswdFile } from './htpasswd.js';
 import { errorPage, formOk, type PageKit } from './kit.js';
@@ -58,9 +63,54 @@ const TEN_MINUTES = 10 * 60_000;
 /** The token the session's forms are signed for (never a page token: those are 22 base64url characters). */
 export const formToken = (s: AdminSession): string => `admin ${s.id}`;
 
+/** The session's form of the per-message release and delete buttons (admin-held.ts). */
+export const HELD_FORM = 'held';
+/** The session's form that confirms acting on all of an address's held mail (admin-held.ts). */
+export const HELD_ALL_FORM = 'held-all';
+
+/** Longest search text and address accepted (RFC 5321 §4.5.3.1 caps a path at 256 octets; 320 is the usual bound). */
+export const MAX_TEXT = 320;
+/** How the null sender is written, in the search and in the `a` parameter (RFC 5321 §4.5.5). */
+export const NULL_SENDER = '<>';
+
+/** Whose page: a sender's or a recipient's. */
+export type Kind = 'sender' | 'recipient';
+
+/** What every admin page shows in its bar: who is signed in, and the sign-out form's field. */
+export async function barOf(kit: PageKit, s: AdminSession) {
+  return { user: s.user, csrf: await kit.forms.sign(formToken(s), 'logout') };
+}
+
+/**
+ * The `a` parameter (query or form): a trimmed, lower-cased address; for a
+ * sender, `<>` is the null sender (''). Undefined when missing, too long, or
+ * `<>` for a recipient.
+ */
+export function addressParam(req: FastifyRequest, kind: Kind): string | undefined {
+  const a = key(field(req.method === 'POST' ? req.body : req.query, 'a') ?? '');
+  if (a === NULL_SENDER) return kind === 'sender' ? '' : undefined;
+  return a === '' || a.length > MAX_TEXT ? undefined : a;
+}
+
+/** An address as pages show it and send it back in `a`: the null sender is `<>`. */
+export const shown = (address: string): string => address || NULL_SENDER;
+
 /** The relative way from the request's path to an admin path ("admin/login" from /q/admin, "../admin/login" below it). */
 export function adminPath(req: FastifyRequest, sub = ''): string {
   return `${rootOf(req.url)}admin${sub}`;
+}
+
+/** Post/Redirect/Get back to an address's page, saying what was done (and to how many). */
+export function seeDone(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  kind: Kind,
+  address: string,
+  done: string,
+  n?: number,
+): FastifyReply {
+  const q = new URLSearchParams({ a: shown(address), done, ...(n === undefined ? {} : { n: String(n) }) });
+  return reply.redirect(`${adminPath(req, `/${kind}`)}?${q.toString()}`, 303);
 }
 
 /** The request's live session, or undefined. A session whose user left the file or changed password is ended. */

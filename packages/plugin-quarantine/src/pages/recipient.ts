@@ -9,7 +9,10 @@
  * recipient, "delete" (deleting one recipient's copy of shared mail is left
  * to the sender, who can delete the whole message). POST does one of those
  * (CSRF field per form) and answers 303 back to the page; input errors (a
- * filtered domain as the new address) are shown with status 400.
+ * filtered domain as the new address) are shown with status 400. The
+ * confirmation of a new redirect is mailed after the answer, which is the
+ * same, and as quick, whether or not the new address unsubscribed from such
+ * mail.
  *
  * The discard page changes nothing on GET; its POST sets "drop", with the
  * page's CSRF field or as an RFC 8058 one-click POST (`List-Unsubscribe=
@@ -17,8 +20,8 @@
  * our letters), and answers 200 with a short page.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { key, RECIPIENT_ACTIONS, type RecipientAction } from '../records.js';
-import { isAddress, QuarantineInputError } from '../service.js';
+import { RECIPIENT_ACTIONS, type RecipientAction } from '../records.js';
+import { QuarantineInputError } from '../service.js';
 import { field, isOneClick } from './body.js';
 import {
   doneOf,
@@ -126,25 +129,31 @@ async function saveSettings(
   recipient: string,
 ) {
   const action = field(req.body, 'recipient-action') as RecipientAction | undefined;
-  const to = key(field(req.body, 'to') ?? '');
-  let sent: string | undefined;
+  let done: 'saved' | 'confirm-sent';
   try {
     if (action === undefined || !RECIPIENT_ACTIONS.includes(action)) {
       throw new QuarantineInputError('choose what to do with mail we think is spam');
     }
-    // One confirmation per new address per window (a mistyped address is refused below, uncounted).
-    if (action === 'redirect' && isAddress(to) && !kit.limits.perAddress.take(`redirect:${to}`)) {
-      const text = `we sent a confirmation to ${to} a few minutes ago: please use the link in it`;
-      return await showRecipient(kit, req, reply, 429, text);
+    if (action === 'redirect') {
+      const to = await kit.service.checkRedirect(recipient, field(req.body, 'to') ?? '');
+      // One confirmation per new address per window (a mistyped address was refused above, uncounted).
+      if (!kit.limits.perAddress.take(`redirect:${to}`)) {
+        const text = `we sent a confirmation to ${to} a few minutes ago: please use the link in it`;
+        return await showRecipient(kit, req, reply, 429, text);
+      }
+      // After the answer, like access links: whether `to` unsubscribed (and so whether a
+      // token is made and a mail built and queued) must not show in the answer or its time.
+      kit.background.run(req.log, 'redirect confirmation', () => kit.service.askConfirmation(recipient, to));
+      done = 'confirm-sent';
+    } else {
+      await kit.service.setRecipientPrefs(recipient, { action });
+      done = 'saved';
     }
-    sent = (
-      await kit.service.setRecipientPrefs(recipient, action === 'redirect' ? { action, to } : { action })
-    ).confirmationSent;
   } catch (err) {
     if (err instanceof QuarantineInputError) return showRecipient(kit, req, reply, 400, err.message);
     throw err;
   }
-  return seeResult(reply, req.params.token, sent === undefined ? 'saved' : 'confirm-sent');
+  return seeResult(reply, req.params.token, done);
 }
 
 async function actForRecipient(kit: PageKit, req: FastifyRequest<TokenRoute>, reply: FastifyReply) {

@@ -15,7 +15,7 @@
  *                              or RFC 8058 one-click) stops it                (unsubscribe.ts)
  *   GET  /q/access             "email me a link"; POST sends it              (access.ts)
  *   GET  /q/admin[/...]        the admin page, only when it is turned on     (admin.ts,
- *                              admin-lookup.ts)
+ *                              admin-lookup.ts, admin-held.ts)
  *   GET  /q/static/style.css   the stylesheet
  * Anything else under /q/ is the neutral 404 page.
  *
@@ -30,6 +30,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { QuarantineService } from '../service.js';
 import { accessRoutes } from './access.js';
 import { type AdminOptions, adminRoutes } from './admin.js';
+import { adminHeldRoutes } from './admin-held.js';
 import { adminLookupRoutes } from './admin-lookup.js';
 import { parseMultipart } from './body.js';
 import { confirmRoutes } from './confirm.js';
@@ -57,6 +58,8 @@ export interface PagesDeps {
   readonly onClose?: (fn: () => Promise<void>) => void;
   /** Rate limits (default: {@link defaultLimits}); tests may pass their own. */
   readonly limits?: AccessLimits;
+  /** Runs what the pages do after answering (default: a new {@link Background}); tests may pass one that waits. */
+  readonly background?: Background;
   /** The admin page's users and settings; absent: no admin page (/q/admin is the 404 page). */
   readonly admin?: AdminOptions;
 }
@@ -103,7 +106,7 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
     view,
     forms: new FormSigner(deps.service.records.db, deps.service.records.dialect),
     limits: deps.limits ?? defaultLimits(),
-    background: new Background(),
+    background: deps.background ?? new Background(),
   };
   deps.onClose?.(() => kit.background.drain());
   scope.addHook('onClose', () => kit.background.drain());
@@ -118,7 +121,11 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
   confirmRoutes(scope, kit);
   unsubscribeRoutes(scope, kit);
   accessRoutes(scope, kit);
-  if (deps.admin) adminLookupRoutes(scope, kit, adminRoutes(scope, kit, deps.admin));
+  if (deps.admin) {
+    const admin = adminRoutes(scope, kit, deps.admin);
+    adminLookupRoutes(scope, kit, admin);
+    adminHeldRoutes(scope, kit, admin);
+  }
 }
 
 /**

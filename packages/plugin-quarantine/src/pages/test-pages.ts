@@ -9,13 +9,15 @@
  * its link from the 552 reply, fetch pages, read a form's CSRF field out of
  * the HTML (as a browser would send it back) and post forms. The plugin data
  * is in the local SQLite store unless the rig is started on PostgreSQL or
- * MySQL (a fresh database, dropped at stop). Not shipped (test-* files are left out of
- * the package).
+ * MySQL (a fresh database, dropped at stop). With `captureLog` the log lines are kept
+ * for the test to read; the pages' work after an answer can be held back
+ * ({@link GatedBackground}) to see what a page did before answering. Not shipped (test-* files are left out of the package).
  */
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import {
   type CapturedMessage,
+  createLogger,
   definePlugin,
   type Reply,
   type SpamScanner,
@@ -24,9 +26,11 @@ import {
 } from '@smarthold/core';
 import { senderAuthPlugin } from '@smarthold/plugin-sender-auth';
 import { fakeDns } from '@smarthold/testkit';
-import quarantine from '../index.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { quarantinePlugin } from '../index.js';
 import type { QuarantineService } from '../service.js';
 import { databaseFor, type Dialect } from '../test-setup.js';
+import { Background } from './kit.js';
 
 export const OUR_SENDER = 'alice@example.net';
 export const OTHER_SENDER = 'bob@example.net';
@@ -87,6 +91,39 @@ export function mail(opts: { subject?: string; from?: string; clean?: boolean } 
   ].join('\r\n');
 }
 
+/**
+ * The pages' work after an answer (mail a visitor asked for), which a test
+ * can hold back: after `hold()` nothing starts until `release()`.
+ */
+export class GatedBackground extends Background {
+  private waiting: (() => void)[] | undefined;
+
+  /** From now on, work waits for {@link release}. */
+  hold(): void {
+    this.waiting ??= [];
+  }
+
+  /** How many pieces of work are waiting. */
+  get held(): number {
+    return this.waiting?.length ?? 0;
+  }
+
+  /** Starts the waiting work, and runs later work at once again. */
+  release(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const start of waiting) start();
+  }
+
+  override run(log: FastifyBaseLogger, what: string, work: () => Promise<unknown>): void {
+    if (this.waiting === undefined) super.run(log, what, work);
+    else
+      this.waiting.push(() => {
+        super.run(log, what, work);
+      });
+  }
+}
+
 /** A running instance. */
 export interface PagesRig {
   readonly t: TestSmarthold;
@@ -103,6 +140,10 @@ export interface PagesRig {
   sunk(): CapturedMessage[];
   /** Waits until a sunk message matches (or fails after `ms`). */
   waitSunk(match: (m: CapturedMessage) => boolean, ms?: number): Promise<CapturedMessage>;
+  /** The pages' work after answering; `hold()` it to see what a page did before its answer. */
+  readonly background: GatedBackground;
+  /** The log lines at info and above so far, parsed (only when started with `captureLog`). */
+  readonly logs: readonly Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -121,14 +162,32 @@ export function linkOf(reply: Reply): string {
  * `[http] public_url` (the rig is still reached at `base`).
  */
 export async function startPagesRig(
-  opts: { dialect?: Dialect; quarantine?: Record<string, unknown>; publicUrl?: string } = {},
+  opts: {
+    dialect?: Dialect;
+    quarantine?: Record<string, unknown>;
+    publicUrl?: string;
+    /** Keep the log lines at info and above in `logs` (instead of the usual silent log). */
+    captureLog?: boolean;
+  } = {},
 ): Promise<PagesRig> {
   const dns = fakeDns();
   const db = await databaseFor(opts.dialect ?? 'sqlite');
+  const logs: Record<string, unknown>[] = [];
+  const background = new GatedBackground();
+  const destination = {
+    write(line: string) {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  };
   let t: TestSmarthold;
   try {
     t = await startTestSmarthold({
-      plugins: [senderAuthPlugin({ resolver: dns.resolve }), fakeScannerPlugin, quarantine],
+      ...(opts.captureLog ? { log: createLogger({ level: 'info', destination }) } : {}),
+      plugins: [
+        senderAuthPlugin({ resolver: dns.resolve }),
+        fakeScannerPlugin,
+        quarantinePlugin({ background }),
+      ],
       config: {
         plugins: ['sender-auth', 'fake-scanner', 'quarantine'],
         store: db.config,
@@ -165,6 +224,8 @@ export async function startPagesRig(
       return { url, token, queueId: info.subject };
     },
     sunk: () => [...sink.messages],
+    background,
+    logs,
     async waitSunk(match, ms = 10_000) {
       const end = Date.now() + ms;
       for (;;) {
@@ -176,6 +237,7 @@ export async function startPagesRig(
       }
     },
     async stop() {
+      background.release();
       await t.stop();
       await db.drop();
     },

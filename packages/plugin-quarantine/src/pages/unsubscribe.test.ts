@@ -4,7 +4,8 @@
  * GET and HEAD change nothing, a POST needs the page's CSRF field or the RFC
  * 8058 one-click body (urlencoded or multipart), and afterwards the pages
  * answer an access request or a redirect to that address as before while no
- * mail goes to it.
+ * mail goes to it; a redirect's answer is made before anything about the
+ * new address is read (so it takes the same time either way).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +38,7 @@ function unsubscribeUrlOf(m: CapturedMessage): string {
 describe('unsubscribe page', { timeout: 60_000 }, () => {
   let rig: PagesRig;
   before(async () => {
-    rig = await startPagesRig();
+    rig = await startPagesRig({ captureLog: true });
   });
   after(async () => {
     await rig.stop();
@@ -124,6 +125,49 @@ describe('unsubscribe page', { timeout: 60_000 }, () => {
     await waitNotice(uma);
     await settle();
     assert.equal(noticesTo(tina).length, 1, 'only the confirmation');
+  });
+
+  test('a redirect to an unsubscribed address is answered before anything about the address is read or built', async () => {
+    // Holding back the work the page leaves for after its answer shows what it did before
+    // answering: if that is the same on both paths, so is the time it takes (no timing measured).
+    const gone = 'gone@example.org';
+    const kept = 'kept@example.org';
+    assert.equal(await rig.service.unsubscribe(gone, 'form'), true);
+    const notSent = () =>
+      rig.logs.filter((l) => l['msg'] === 'notice not sent: the address unsubscribed' && l['to'] === gone)
+        .length;
+    rig.background.hold();
+    let answers;
+    try {
+      answers = [await redirect('rhea@example.org', gone), await redirect('remy@example.org', kept)];
+      assert.equal(rig.background.held, 2, 'each page left its confirmation for after the answer');
+      assert.equal(notSent(), 0, 'the unsubscribe record was not read before the answer');
+      for (const r of ['rhea@example.org', 'remy@example.org']) {
+        assert.deepEqual(await rig.service.pendingRedirects(r), [], 'no confirmation link made yet');
+      }
+    } finally {
+      rig.background.release();
+    }
+    const [a, b] = answers;
+    assert.ok(a && b);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 303);
+      assert.match(r.location ?? '', /^[A-Za-z0-9_-]{22}\?done=confirm-sent$/);
+    }
+    assert.equal(a.html, b.html);
+    assert.equal(a.location?.slice(22), b.location?.slice(22));
+
+    // After the answer: the confirmation goes to the address that did not unsubscribe only.
+    await rig.background.drain();
+    await waitNotice(kept);
+    assert.deepEqual(
+      (await rig.service.pendingRedirects('remy@example.org')).map((p) => p.to),
+      [kept],
+    );
+    assert.deepEqual(await rig.service.pendingRedirects('rhea@example.org'), []);
+    assert.equal(notSent(), 1);
+    await settle();
+    assert.equal(noticesTo(gone).length, 0);
   });
 
   test('one-click as multipart/form-data; unknown and wrong-kind tokens get the 404', async () => {

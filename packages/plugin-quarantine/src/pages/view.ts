@@ -40,6 +40,10 @@ export const PAGE_NAMES = [
   'admin',
   'admin-sender',
   'admin-recipient',
+  'admin-done',
+  'admin-held-row',
+  'admin-held-all',
+  'admin-confirm',
 ] as const;
 
 export type PageName = (typeof PAGE_NAMES)[number];
