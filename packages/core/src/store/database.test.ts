@@ -18,6 +18,7 @@ import {
   type MysqlTestDatabase,
   needMysql,
 } from '../testing/mysql.js';
+import type { TestDatabase } from '../testing/databases.js';
 import { createPgTestDatabase, needPostgres, PG_TEST_URL, type PgTestDatabase } from '../testing/postgres.js';
 import { queueIdOf } from '../testing/smtp-client.js';
 import { openMysql, openPluginDatabase, openPostgres, type PluginDatabase, redactUrl } from './database.js';
@@ -368,7 +369,7 @@ interface Backend {
   readonly dialect: PluginDatabase['dialect'];
   readonly skip: false | string;
   readonly adminUrl: string;
-  create(): Promise<PgTestDatabase | MysqlTestDatabase>;
+  create(): Promise<TestDatabase>;
   open(url: string): Promise<PluginDatabase>;
   /** Lists the current database's tables, by name. */
   readonly tablesSql: ReturnType<typeof sql<{ name: string }>>;
@@ -399,7 +400,7 @@ const BACKENDS: readonly Backend[] = [
 
 for (const backend of BACKENDS)
   describe(`smarthold with [store] database on ${backend.name}`, { skip: backend.skip }, () => {
-    let shared: PgTestDatabase | MysqlTestDatabase;
+    let shared: TestDatabase;
     before(async () => {
       shared = await backend.create();
     });

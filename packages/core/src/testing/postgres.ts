@@ -11,10 +11,17 @@
  * crashed runs older than an hour are dropped by the next run. It does not
  * start PostgreSQL (.ci/run does) and does not mock it.
  */
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { redactUrl } from '../store/database.js';
 import { needService } from './require.js';
+import {
+  adminAnswers,
+  type AdminConnector,
+  leftoverSweeper,
+  type TestDatabase,
+  testDatabase,
+  testDatabaseName,
+  withAdmin,
+} from './databases.js';
 
 /**
  * The pg module, loaded on first use: this file is exported from the package
@@ -27,40 +34,28 @@ async function pgModule(): Promise<typeof pg> {
 /** The admin connection tests use to create and drop their databases. */
 export const PG_TEST_URL = process.env['SMARTHOLD_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A database of one's own, for one test or suite. */
-export interface PgTestDatabase {
-  /** Its name (smarthold_t_<unix seconds>_<pid>_<random>). */
-  readonly name: string;
-  /** The admin URL with this database in place of the admin one. */
-  readonly url: string;
-  /** Ends every connection to it and drops it. Close your own pools first; calling twice is harmless. */
-  drop(): Promise<void>;
-}
+/** A database of one's own, for one test or suite (drop() ends its connections first). */
+export type PgTestDatabase = TestDatabase;
 
-const PREFIX = 'smarthold_t_';
-const LEFTOVER_AGE_S = 3600;
+const ADMIN: AdminConnector<pg.Client> = {
+  service: 'PostgreSQL',
+  url: PG_TEST_URL,
+  async open(timeoutMs) {
+    const c = new (await pgModule()).Client({
+      connectionString: PG_TEST_URL,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs * 5,
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  },
+  close: (c) => c.end(),
+};
 
 /** Resolves true when the admin connection answers a query within `timeoutMs`. */
-export async function pgAvailable(timeoutMs = 2000): Promise<boolean> {
-  const c = new (await pgModule()).Client({
-    connectionString: PG_TEST_URL,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-  });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-  } catch {
-    return false;
-  }
-  try {
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+export function pgAvailable(timeoutMs = 2000): Promise<boolean> {
+  return adminAnswers(ADMIN, (c, text) => c.query(text), timeoutMs);
 }
 
 /**
@@ -73,24 +68,6 @@ export async function pgAvailable(timeoutMs = 2000): Promise<boolean> {
  */
 export function needPostgres(): Promise<false | string> {
   return needService('postgres', () => pgAvailable());
-}
-
-/** Runs `fn` on a fresh admin connection. */
-async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new (await pgModule()).Client({ connectionString: PG_TEST_URL, connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-  } catch (err) {
-    throw new Error(`PostgreSQL for tests (${redactUrl(PG_TEST_URL)}): ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }
 
 /** Drops a database, ending its connections first (FORCE needs PostgreSQL 13; older ones get the same by hand). */
@@ -108,23 +85,17 @@ async function dropDatabase(c: pg.Client, name: string): Promise<void> {
   await c.query(`DROP DATABASE IF EXISTS "${name}"`);
 }
 
-let swept: Promise<void> | undefined;
-
-/** Drops test databases left by crashed runs (older than an hour); once per process, errors ignored. */
-function sweepLeftovers(): Promise<void> {
-  swept ??= withAdmin(async (c) => {
-    const { rows } = await c.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'smarthold\\_t\\_%'",
-    );
-    const now = Math.floor(Date.now() / 1000);
-    for (const { datname } of rows) {
-      const created = Number(/^smarthold_t_(\d+)_/.exec(datname)?.[1]);
-      // Another process may be dropping the same one: ignore its errors.
-      if (created && now - created > LEFTOVER_AGE_S) await dropDatabase(c, datname).catch(() => undefined);
-    }
-  }).catch(() => undefined);
-  return swept;
-}
+/** Drops test databases left by crashed runs (older than an hour); once per process. */
+const sweepLeftovers = leftoverSweeper(
+  ADMIN,
+  async (c) =>
+    (
+      await c.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'smarthold\\_t\\_%'",
+      )
+    ).rows.map((r) => r.datname),
+  dropDatabase,
+);
 
 /**
  * Creates a fresh, empty database (from template0) and returns its URL.
@@ -136,14 +107,7 @@ function sweepLeftovers(): Promise<void> {
  */
 export async function createPgTestDatabase(): Promise<PgTestDatabase> {
   await sweepLeftovers();
-  const name = `${PREFIX}${String(Math.floor(Date.now() / 1000))}_${String(process.pid)}_${randomBytes(4).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE template0`));
-  const u = new URL(PG_TEST_URL);
-  u.pathname = `/${name}`;
-  let dropped: Promise<void> | undefined;
-  return {
-    name,
-    url: u.href,
-    drop: () => (dropped ??= withAdmin((c) => dropDatabase(c, name))),
-  };
+  const name = testDatabaseName();
+  await withAdmin(ADMIN, (c) => c.query(`CREATE DATABASE "${name}" TEMPLATE template0`));
+  return testDatabase(PG_TEST_URL, name, () => withAdmin(ADMIN, (c) => dropDatabase(c, name)));
 }
