@@ -114,6 +114,8 @@ export async function startCaptureSink(port = 0, script: SinkScript = {}): Promi
       });
     },
   });
+  // A client that vanishes (a sender killed mid-session) is routine for a sink; smtp-server reports it here.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) =>
     server.listen(port, '127.0.0.1', () => {
       resolve();
