@@ -106,6 +106,8 @@ export function createEngine(dirs: readonly string[]): Liquid {
     strictVariables: false,
     ownPropertyOnly: true,
     outputEscape: safeOutput,
+    // Named, so that Liquid does not ask Intl for the system's locale (which maps ~4 MB of ICU data).
+    locale: 'en-US',
   });
   liquid.registerFilter('maildate', dateFilter(rfc5322Date));
   liquid.registerFilter('isodate', dateFilter(isoDate));

@@ -119,6 +119,8 @@ export class PageView {
       outputEscape: 'escape',
       strictFilters: true,
       ownPropertyOnly: true,
+      // Named, so that Liquid does not ask Intl for the system's locale (which maps ~4 MB of ICU data).
+      locale: 'en-US',
     });
     liquid.registerFilter('datetime', datetime);
     for (const name of PAGE_NAMES) {
