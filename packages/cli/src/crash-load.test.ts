@@ -108,9 +108,14 @@ describe('durability under load', () => {
     try {
       for (let round = 0; round < 2; round++) {
         running = await startProcess(file);
-        const ms = 1500 + Math.floor(Math.random() * 1500);
-        timings.push(ms);
-        await sleep(ms);
+        // A random moment, but not before this life of the process accepted 30 messages (a
+        // machine busy with other tests is slow), nor later than 15 s.
+        const began = Date.now();
+        const before = sent.filter((s) => s.code === 250).length;
+        await sleep(1500 + Math.floor(Math.random() * 1500));
+        while (sent.filter((s) => s.code === 250).length - before < 30 && Date.now() - began < 15_000)
+          await sleep(100);
+        timings.push(Date.now() - began);
         await running.stop('SIGKILL');
       }
       await traffic.stop();
