@@ -11,6 +11,7 @@
  * every legitimate HTML newsletter or receipt). Each token counts once per
  * message.
  */
+import { endianness } from 'node:os';
 import { decodeWords, firstField, type Field } from './mime/headers.js';
 import type { MessageText } from './mime/message.js';
 import { splitText, type Yielder } from './yield.js';
@@ -129,6 +130,29 @@ export interface LetterCounts {
   upper: number;
 }
 
+/** utf16le (how codeUnits copies) is little-endian; a Uint16Array reads the machine's order. */
+const BIG_ENDIAN = endianness() === 'BE';
+
+/**
+ * The code units of the text being added, copied out of the string in one
+ * native step: the word loop reads every code unit two or three times, and a
+ * typed array read is a plain load where `charCodeAt` checks the string's
+ * representation each time. Shared by every tokenizer (add() never awaits);
+ * it grows to the longest text seen (a text part is cut at 50,000 characters).
+ */
+let units = new Uint16Array(4096);
+let unitBytes = Buffer.from(units.buffer);
+
+function codeUnits(text: string): Uint16Array {
+  if (text.length > units.length) {
+    units = new Uint16Array(2 ** Math.ceil(Math.log2(text.length)));
+    unitBytes = Buffer.from(units.buffer);
+  }
+  unitBytes.write(text, 0, 'utf16le');
+  if (BIG_ENDIAN) unitBytes.subarray(0, 2 * text.length).swap16();
+  return units;
+}
+
 /** Room in a new WordTokenizer's tables (they double when half full): a subject needs no more. */
 const INITIAL_SLOTS = 64;
 const FNV_OFFSET = 0x811c9dc5;
@@ -178,17 +202,18 @@ export class WordTokenizer {
     const maxLength = opts.maxWordLength;
     let previous = -1;
     const n = text.length;
+    const u = codeUnits(text);
     let i = 0;
     let allBits = 0;
     let letterCount = 0;
     let upperCount = 0;
     while (i < n) {
-      while (i < n && isSpace(text.charCodeAt(i))) i++;
+      while (i < n && isSpace(u[i] ?? 0)) i++;
       if (i === n) break;
       let start = i;
       // The code units of the run, or'ed: below 0x80 when all of them are ASCII.
       let bits = 0;
-      for (let c = text.charCodeAt(i); !isSpace(c); c = text.charCodeAt(i)) {
+      for (let c = u[i] ?? 0; !isSpace(c); c = u[i] ?? 0) {
         bits |= c;
         // c | 0x20 is a–z for A–Z and a–z only; bit 0x20 is clear in a capital.
         if (((c | 0x20) - 0x61) >>> 0 < 26) {
@@ -199,8 +224,8 @@ export class WordTokenizer {
       }
       allBits |= bits;
       let end = i;
-      while (start < end && inTable(LEAD, text.charCodeAt(start))) start++;
-      while (end > start && inTable(TRAIL, text.charCodeAt(end - 1))) end--;
+      while (start < end && inTable(LEAD, u[start] ?? 0)) start++;
+      while (end > start && inTable(TRAIL, u[end - 1] ?? 0)) end--;
       let id: number;
       // Stripping removes ASCII only: an ASCII run is an ASCII word, and toLowerCase() keeps its length.
       if (bits < 0x80) {
@@ -210,11 +235,11 @@ export class WordTokenizer {
           continue;
         }
         if (length > maxLength) {
-          tokens.add(`${prefix}skip:${asciiClass(text.charCodeAt(start))}${Math.floor(length / 10) * 10}`);
+          tokens.add(`${prefix}skip:${asciiClass(u[start] ?? 0)}${Math.floor(length / 10) * 10}`);
           previous = -1;
           continue;
         }
-        id = this.#asciiWord(text, start, end);
+        id = this.#asciiWord(text, u, start, end);
       } else {
         const word = text.slice(start, end).toLowerCase();
         if (word.length < minLength) {
@@ -245,10 +270,10 @@ export class WordTokenizer {
     return true;
   }
 
-  /** The number of the ASCII word text[start, end), lower-cased; a new word goes to the set. */
-  #asciiWord(text: string, start: number, end: number): number {
+  /** The number of the ASCII word text[start, end) (`u`: its code units), lower-cased; a new word goes to the set. */
+  #asciiWord(text: string, u: Uint16Array, start: number, end: number): number {
     let h = FNV_OFFSET;
-    for (let k = start; k < end; k++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(k)), FNV_PRIME);
+    for (let k = start; k < end; k++) h = Math.imul(h ^ lowerAscii(u[k] ?? 0), FNV_PRIME);
     const slots = this.#wordSlots;
     const mask = slots.length - 1;
     const length = end - start;
@@ -259,7 +284,7 @@ export class WordTokenizer {
       const word = this.#words[entry - 1] ?? '';
       if (word.length !== length) continue;
       let k = 0;
-      while (k < length && word.charCodeAt(k) === lowerAscii(text.charCodeAt(start + k))) k++;
+      while (k < length && word.charCodeAt(k) === lowerAscii(u[start + k] ?? 0)) k++;
       if (k === length) return entry - 1;
     }
     const id = this.#newWord(text.slice(start, end).toLowerCase());
