@@ -59,7 +59,8 @@ export async function tokenize(
   for (const link of msg.links) urlTokens(link, tokens);
   const stats = { letters: 0, upper: 0, nonAscii: 0, chars: 0, urls: msg.links.length };
   const scripts = new Map<string, number>();
-  const words = new WordTokenizer('', opts, tokens);
+  const chars = msg.texts.reduce((n, text) => n + Math.min(text.length, TEXT_PER_PART), 0);
+  const words = new WordTokenizer('', opts, tokens, 3, slotsFor(chars));
   for (const text of msg.texts) {
     for (const piece of splitText(text.length > TEXT_PER_PART ? text.slice(0, TEXT_PER_PART) : text)) {
       bodyTokens(piece, words, tokens, stats, scripts);
@@ -155,6 +156,18 @@ function codeUnits(text: string): Uint16Array {
 
 /** Room in a new WordTokenizer's tables (they double when half full): a subject needs no more. */
 const INITIAL_SLOTS = 64;
+
+/**
+ * Starting room for a tokenizer that will read `chars` characters: a slot per
+ * 16 characters, from 64 to 4,096, so that a body's tables do not double
+ * their way up from 64 (8 % of a 5 KB scan; with this, 5 KB scans took 6 %
+ * less). Not more: a table that outgrows the CPU's cache costs more in
+ * misses than doublings do (a slot per 4 characters, up to 16,384, made a
+ * 100 KB scan twice as slow).
+ */
+function slotsFor(chars: number): number {
+  return Math.min(4096, Math.max(INITIAL_SLOTS, 2 ** Math.ceil(Math.log2(chars / 16))));
+}
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -172,23 +185,30 @@ export class WordTokenizer {
   /** Each word seen, lower-cased, by number. */
   readonly #words: string[] = [];
   /** Hash of each ASCII word (by number), to skip most string comparisons. */
-  #wordHashes = new Int32Array(INITIAL_SLOTS);
+  #wordHashes: Int32Array;
   /** Open addressing (linear probing) over ASCII words: word number + 1, 0 when empty. */
-  #wordSlots = new Int32Array(INITIAL_SLOTS);
+  #wordSlots: Int32Array;
   #asciiWords = 0;
   /** Words with a code unit above 0x7F, lower-cased as a whole. */
   readonly #wideWords = new Map<string, number>();
   /** Pairs seen: first word's number + 1 (0 when empty) and second word's number. */
-  #pairFirst = new Int32Array(INITIAL_SLOTS);
-  #pairSecond = new Int32Array(INITIAL_SLOTS);
+  #pairFirst: Int32Array;
+  #pairSecond: Int32Array;
   #pairCount = 0;
 
+  /** `slots`: the tables' starting room, a power of two (see slotsFor); they double when half full. */
   constructor(
     private readonly prefix: string,
     private readonly opts: TokenizerOptions,
     private readonly tokens: Set<string>,
     private readonly minLength = 3,
-  ) {}
+    slots = INITIAL_SLOTS,
+  ) {
+    this.#wordHashes = new Int32Array(slots);
+    this.#wordSlots = new Int32Array(slots);
+    this.#pairFirst = new Int32Array(slots);
+    this.#pairSecond = new Int32Array(slots);
+  }
 
   /**
    * Adds the words of one piece of text (pairs never span two pieces). When
