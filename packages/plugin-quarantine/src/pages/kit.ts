@@ -6,8 +6,9 @@
  * A token is checked the same way for every kind: unknown, expired, malformed
  * and wrong-kind tokens all get the same 404 page, which never says whether a
  * token existed. Access mail is sent after the answer (tracked, so shutdown
- * can wait for it): the answer takes the same time whether or not the
- * address is known. It does not register routes.
+ * can wait for it; tried again a few times when the database or the queue
+ * refuses): the answer takes the same time whether or not the address is
+ * known. It does not register routes.
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { key } from '../records.js';
@@ -23,25 +24,79 @@ export interface TokenRoute {
   Params: { token: string };
 }
 
+/**
+ * How long background work that failed waits before each further attempt: a
+ * database or the queue may refuse for a moment, and the visitor was already
+ * told the mail is on its way.
+ */
+export const RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 30_000];
+
 /** Work started by a request that outlives its answer. */
 export class Background {
   private readonly pending = new Set<Promise<void>>();
+  /** Retries waiting for their delay; close() calls each to end its wait. */
+  private readonly waits = new Set<() => void>();
+  private closed = false;
 
-  /** Runs `work`, logging (not throwing) its failure. */
+  constructor(private readonly delays: readonly number[] = RETRY_DELAYS_MS) {}
+
+  /**
+   * Runs `work`. A failure is logged and tried again after each of the
+   * delays; after the last, or once close() was called, it is given up with
+   * an error in the log. Never throws.
+   */
   run(log: FastifyBaseLogger, what: string, work: () => Promise<unknown>): void {
-    const p: Promise<void> = work().then(
-      () => undefined,
-      (err: unknown) => {
-        log.warn({ err }, `pages: ${what} failed`);
-      },
-    );
+    const p = this.attempt(log, what, work);
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Waits for everything started so far. */
+  private async attempt(log: FastifyBaseLogger, what: string, work: () => Promise<unknown>): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        await work();
+        return;
+      } catch (err) {
+        const delay = this.delays[tries - 1];
+        if (delay === undefined || this.closed) {
+          log.error({ err, tries }, `pages: ${what} failed; given up`);
+          return;
+        }
+        log.warn({ err, tries, retry_ms: delay }, `pages: ${what} failed; trying again`);
+        if (!(await this.wait(delay))) {
+          log.error({ err, tries }, `pages: ${what} failed; given up (stopping)`);
+          return;
+        }
+      }
+    }
+  }
+
+  /** True after `ms`; false when close() ended the wait first. */
+  private wait(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const end = (elapsed: boolean): void => {
+        clearTimeout(timer);
+        this.waits.delete(stop);
+        resolve(elapsed);
+      };
+      const stop = (): void => {
+        end(false);
+      };
+      const timer = setTimeout(end, ms, true);
+      this.waits.add(stop);
+    });
+  }
+
+  /** Waits for everything started so far, retries included. */
   async drain(): Promise<void> {
     await Promise.all([...this.pending]);
+  }
+
+  /** Stops retrying (work waiting for a retry is given up) and waits for what is running. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const done of [...this.waits]) done();
+    await this.drain();
   }
 }
 

@@ -108,8 +108,8 @@ async function pagesPlugin(scope: FastifyInstance, deps: PagesDeps): Promise<voi
     limits: deps.limits ?? defaultLimits(),
     background: deps.background ?? new Background(),
   };
-  deps.onClose?.(() => kit.background.drain());
-  scope.addHook('onClose', () => kit.background.drain());
+  deps.onClose?.(() => kit.background.close());
+  scope.addHook('onClose', () => kit.background.close());
   await useFormBodies(scope);
   useCommonAnswers(scope, kit);
   scope.get('/static/style.css', (_req, reply) =>
