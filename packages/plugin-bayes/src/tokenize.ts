@@ -146,7 +146,7 @@ let unitBytes = Buffer.from(units.buffer);
 
 function codeUnits(text: string): Uint16Array {
   if (text.length > units.length) {
-    units = new Uint16Array(2 ** Math.ceil(Math.log2(text.length)));
+    units = new Uint16Array(powerOfTwoAtLeast(text.length));
     unitBytes = Buffer.from(units.buffer);
   }
   unitBytes.write(text, 0, 'utf16le');
@@ -166,7 +166,12 @@ const INITIAL_SLOTS = 64;
  * 100 KB scan twice as slow).
  */
 function slotsFor(chars: number): number {
-  return Math.min(4096, Math.max(INITIAL_SLOTS, 2 ** Math.ceil(Math.log2(chars / 16))));
+  return Math.min(4096, Math.max(INITIAL_SLOTS, powerOfTwoAtLeast(chars / 16)));
+}
+
+/** The smallest power of two that is at least `n` (1 for n ≤ 1). */
+function powerOfTwoAtLeast(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
